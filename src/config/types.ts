@@ -1,0 +1,58 @@
+// The validated, fully defaulted configuration the rest of the program reads.
+// Sizes are in bytes and durations in milliseconds after validation; the TOML
+// file may write them as "50M" / "5m" (see schema.ts for every key and its doc).
+
+export type ListenRole = 'smtp';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Config {
+  /** Banner and EHLO name. */
+  hostname: string;
+  /** Where the embedded store (SQLite + blobs) lives. */
+  data_dir: string;
+  /** Address per role; a role left out is not started. */
+  listen: Partial<Record<ListenRole, ListenAddress>>;
+  limits: {
+    /** Largest message accepted, bytes (SIZE advertised). */
+    message_size: number;
+    /** Recipients per transaction (RFC 5321 §4.5.3.1.8: at least 100). */
+    recipients: number;
+    /** Command line including CRLF (RFC 5321 §4.5.3.1.4: at least 512). */
+    command_line: number;
+    /** Text line in DATA including CRLF (RFC 5321 §4.5.3.1.6: at least 1000). */
+    text_line: number;
+    /** Concurrent connections for the whole server. */
+    connections: number;
+    /** Concurrent connections from one client IP. */
+    connections_per_ip: number;
+    /** Commands that are not transactions (NOOP, RSET, VRFY, HELP, unknown) before the session is closed. */
+    junk_commands: number;
+    /** Default quota for new accounts, bytes; 0 = unlimited. */
+    default_quota: number;
+  };
+  timeouts: {
+    /** Waiting for a command (RFC 5321 §4.5.3.2.7: 5 minutes). */
+    command: number;
+    /** Whole DATA/BDAT transfer deadline (RFC 5321 §4.5.3.2.6 block timeout 3 min; we bound the whole). */
+    data: number;
+    /** Minimum average DATA rate in bytes/second once `data_rate_grace` has passed (slowloris). */
+    data_min_rate: number;
+    /** Time before `data_min_rate` applies. */
+    data_rate_grace: number;
+    /** Longest session, whatever it does. */
+    session: number;
+    /** On SIGTERM: how long a transaction in DATA may take to finish. */
+    shutdown_grace: number;
+  };
+  smtp: {
+    /** Bare CR or LF in message content: always rejected (SMTP smuggling); kept as a key for visibility. */
+    bare_newline: 'reject';
+  };
+  log: {
+    level: 'debug' | 'info' | 'warn' | 'error';
+  };
+}

@@ -48,6 +48,10 @@ export interface Config {
     /** On SIGTERM: how long a transaction in DATA may take to finish. */
     shutdown_grace: number;
   };
+  delivery: {
+    /** Separates user and tag in `user+tag@domain` (plus-addressing); "" disables. */
+    recipient_delimiter: string;
+  };
   smtp: {
     /** Bare CR or LF in message content: always rejected (SMTP smuggling); kept as a key for visibility. */
     bare_newline: 'reject';

@@ -1,0 +1,61 @@
+// The composition root: builds config → store → services → listeners, and
+// takes them down in reverse order on close. The only file that knows everyone.
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Store } from '../store/store.ts';
+import { openSqliteStore } from '../store/sqlite/index.ts';
+import { ConnectionLimits } from '../net/connection-limits.ts';
+import { SmtpServer } from '../smtp/server/smtp-server.ts';
+import { RecipientResolver } from '../queue/recipient-resolver.ts';
+import { LocalDelivery } from '../queue/local-delivery.ts';
+
+export interface RunningServer {
+  /** Bound ports per role (useful when the config asked for port 0). */
+  ports: { smtp?: number };
+  store: Store;
+  /** Graceful stop: no new connections, idle sessions get 421 4.3.2, DATA may
+   * finish within `timeouts.shutdown_grace`, then the store closes. */
+  close(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Injected clock (tests). */
+  now?: () => Date;
+}
+
+export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
+  const log = opts.logger;
+  const store = await openSqliteStore({ dataDir: config.data_dir, now: opts.now });
+  const limits = new ConnectionLimits(config.limits.connections, config.limits.connections_per_ip);
+  const resolver = new RecipientResolver(store, { recipientDelimiter: config.delivery.recipient_delimiter });
+  const backend = new LocalDelivery(store, resolver, log);
+  const servers: SmtpServer[] = [];
+  const ports: RunningServer['ports'] = {};
+  try {
+    if (config.listen.smtp) {
+      const smtp = new SmtpServer({ role: 'smtp', address: config.listen.smtp, config, backend, logger: log, limits, now: opts.now });
+      ports.smtp = await smtp.listen();
+      servers.push(smtp);
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.close(0)));
+    await store.close();
+    throw err;
+  }
+  log.info('mailroom started', { hostname: config.hostname, data_dir: config.data_dir });
+  let closing: Promise<void> | null = null;
+  return {
+    ports,
+    store,
+    close(reason = 'shutdown') {
+      closing ??= (async () => {
+        log.info('shutting down', { reason });
+        await Promise.all(servers.map((s) => s.close(config.timeouts.shutdown_grace)));
+        await store.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

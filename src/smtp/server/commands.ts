@@ -1,0 +1,273 @@
+// The SMTP server state machine (RFC 5321 §4.1.4 ordering, RFC 3030 BDAT,
+// RFC 2920 PIPELINING): which command each state allows and what each command
+// does. The session (session.ts) owns the socket; this file only reads the
+// parsed command, changes state and queues replies.
+import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import { parseCommand, type Command } from '../protocol/command.ts';
+import { formatAddress, type MailAddress } from '../protocol/address.ts';
+import { ContentChecker } from '../protocol/data-decoder.ts';
+import { R, reply, type Reply } from '../protocol/reply.ts';
+import { buildReceived } from '../../message/received.ts';
+import type { AcceptedRecipient } from './ports.ts';
+import type { SmtpSession } from './session.ts';
+import { ehloReply } from './ehlo.ts';
+
+/** fresh: before HELO/EHLO; greeted: no transaction; mail: after MAIL;
+ * rcpt: at least one recipient accepted; bdat: BDAT chunks received, LAST pending. */
+export type SessionState = 'fresh' | 'greeted' | 'mail' | 'rcpt' | 'bdat';
+
+export interface Transaction {
+  queueId: string;
+  from: MailAddress | null;
+  smtputf8: boolean;
+  declaredSize: number | null;
+  recipients: AcceptedRecipient[];
+  /** Every RCPT with its reply code, for the transaction log line. */
+  rcptLog: { to: string; reply: string }[];
+  startedAt: number;
+  bdat: { chunks: Buffer[]; size: number; tooLarge: boolean; checker: ContentChecker } | null;
+}
+
+type Verb = Command['verb'];
+
+/** Per state, the commands it allows; anything else gets 503 5.5.1 (convention 1). */
+const ALLOWED: Record<SessionState, ReadonlySet<Verb>> = {
+  fresh: new Set<Verb>(['EHLO', 'HELO', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH']),
+  greeted: new Set<Verb>(['EHLO', 'HELO', 'MAIL', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT']),
+  mail: new Set<Verb>(['EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP']),
+  rcpt: new Set<Verb>(['EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP']),
+  bdat: new Set<Verb>(['BDAT', 'NOOP', 'RSET', 'QUIT']),
+};
+
+/** Commands that do not move mail; too many of them (or errors) end the session. */
+const JUNK: ReadonlySet<Verb> = new Set<Verb>(['NOOP', 'VRFY', 'EXPN', 'HELP']);
+
+export async function handleLine(s: SmtpSession, raw: Buffer): Promise<void> {
+  if (!isUtf8(raw)) return junk(s, R.syntaxError('Command is not valid UTF-8'));
+  const parsed = parseCommand(raw.toString('utf8'));
+  if (!parsed.ok) return junk(s, parsed.reply);
+  const cmd = parsed.command;
+  if (!ALLOWED[s.state].has(cmd.verb)) return outOfSequence(s, cmd);
+  if (JUNK.has(cmd.verb) && ++s.junkCount > s.config.limits.junk_commands) {
+    return s.close(R.tooManyJunkCommands);
+  }
+  switch (cmd.verb) {
+    case 'EHLO':
+    case 'HELO':
+      return hello(s, cmd.verb, cmd.domain);
+    case 'MAIL':
+      return mail(s, cmd);
+    case 'RCPT':
+      return rcpt(s, cmd);
+    case 'DATA':
+      return data(s);
+    case 'BDAT':
+      return bdat(s, cmd.size, cmd.last);
+    case 'RSET':
+      resetTransaction(s);
+      return s.send(R.ok);
+    case 'NOOP':
+      return s.send(R.ok);
+    case 'QUIT':
+      return s.close(R.closing(s.config.hostname));
+    case 'VRFY':
+      // RFC 5321 §3.5.3: 252 when we will not confirm (no user enumeration).
+      return s.send(R.vrfy);
+    case 'EXPN':
+      return s.send(R.notImplemented('EXPN'));
+    case 'HELP':
+      return s.send(R.help);
+    case 'STARTTLS':
+    case 'AUTH':
+      return junk(s, R.notImplemented(cmd.verb));
+  }
+}
+
+function junk(s: SmtpSession, r: Reply): void {
+  s.send(r);
+  if (++s.junkCount > s.config.limits.junk_commands) s.close(R.tooManyJunkCommands);
+}
+
+function outOfSequence(s: SmtpSession, cmd: Command): void {
+  if (cmd.verb === 'BDAT') {
+    // The chunk follows the command whatever we answer: read and drop it.
+    const r = s.state === 'fresh' ? R.badSequence('Send EHLO or HELO first') : R.badSequence('Need MAIL before BDAT');
+    s.junkCount++;
+    return s.beginBdat(cmd.size, cmd.last, r);
+  }
+  let text: string;
+  if (s.state === 'fresh' && (cmd.verb === 'MAIL' || cmd.verb === 'RCPT' || cmd.verb === 'DATA')) text = 'Send EHLO or HELO first';
+  else if (s.state === 'bdat') text = `${cmd.verb} not allowed during a BDAT transfer (RFC 3030 §2)`;
+  else if (cmd.verb === 'MAIL') text = 'Nested MAIL command';
+  else if (cmd.verb === 'RCPT') text = 'Need MAIL before RCPT';
+  else if (cmd.verb === 'DATA') text = 'Need MAIL before DATA';
+  else if (cmd.verb === 'STARTTLS' || cmd.verb === 'AUTH') text = `${cmd.verb} not allowed during a mail transaction`;
+  else text = 'Bad sequence of commands';
+  junk(s, R.badSequence(text));
+}
+
+/** RFC 5321 §4.1.4: EHLO/HELO may be repeated and resets any transaction. */
+function hello(s: SmtpSession, verb: 'EHLO' | 'HELO', domain: string): void {
+  resetTransaction(s);
+  s.helo = domain;
+  s.esmtp = verb === 'EHLO';
+  s.state = 'greeted';
+  s.send(verb === 'EHLO' ? ehloReply(s.config, domain, s.clientIp) : reply(250, null, `${s.config.hostname}`));
+}
+
+function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): void {
+  const limits = s.config.limits;
+  const unknown = Object.keys(cmd.params.other);
+  if (unknown.length > 0) return junk(s, R.paramNotRecognized(`MAIL parameter ${unknown[0]} not recognized`));
+  // RFC 6531 §3.4: a non-ASCII address needs the SMTPUTF8 parameter.
+  if (cmd.utf8 && !cmd.params.smtputf8) return void s.send(R.badEncodingNeeded);
+  // RFC 1870 §6.1: a declared size over our fixed limit is refused up front.
+  if (cmd.params.size !== null && cmd.params.size > limits.message_size) return void s.send(R.messageTooLarge);
+  s.tx = {
+    queueId: newQueueId(),
+    from: cmd.from,
+    smtputf8: cmd.params.smtputf8,
+    declaredSize: cmd.params.size,
+    recipients: [],
+    rcptLog: [],
+    startedAt: Date.now(),
+    bdat: null,
+  };
+  s.state = 'mail';
+  s.send(R.senderOk);
+}
+
+async function rcpt(s: SmtpSession, cmd: Extract<Command, { verb: 'RCPT' }>): Promise<void> {
+  const tx = s.tx!;
+  const to = formatAddress(cmd.to);
+  const answer = (r: Reply) => {
+    tx.rcptLog.push({ to, reply: `${r.code} ${r.enhanced ?? ''}`.trim() });
+    s.send(r);
+  };
+  const unknown = Object.keys(cmd.params);
+  if (unknown.length > 0) return answer(R.paramNotRecognized(`RCPT parameter ${unknown[0]} not recognized`));
+  if (cmd.utf8 && !tx.smtputf8) return answer(R.badEncodingNeeded);
+  // RFC 5321 §4.5.3.1.8: 452 (not 5xx) so the client sends the rest later.
+  if (tx.recipients.length >= s.config.limits.recipients) return answer(R.tooManyRecipients);
+  const decision = await s.backend.checkRecipient(cmd.to, {
+    sessionId: s.id,
+    clientIp: s.clientIp,
+    helo: s.helo,
+    from: tx.from,
+    declaredSize: tx.declaredSize,
+  });
+  if (s.tx !== tx) return; // session reset or closed meanwhile
+  if (!decision.accept) return answer(decision.reply);
+  tx.recipients.push({ address: cmd.to, target: decision.target });
+  s.state = 'rcpt';
+  answer(R.recipientOk);
+}
+
+function data(s: SmtpSession): void {
+  // RFC 2920 §3.1: with every RCPT refused, DATA is refused (503/554).
+  if (s.state !== 'rcpt') return void s.send(R.noValidRecipients);
+  s.send(R.startData);
+  s.flush();
+  s.beginData();
+}
+
+function bdat(s: SmtpSession, size: number, last: boolean): void {
+  const tx = s.tx!;
+  if (s.state === 'mail') return s.beginBdat(size, last, R.noValidRecipients);
+  if (!tx.bdat) tx.bdat = { chunks: [], size: 0, tooLarge: false, checker: new ContentChecker(s.config.limits.text_line) };
+  s.state = 'bdat';
+  s.beginBdat(size, last, null);
+}
+
+/** After a BDAT chunk has been read in full (session.ts). */
+export async function finishBdatChunk(s: SmtpSession, last: boolean, error: Reply | null): Promise<void> {
+  if (error) return void s.send(error);
+  const bd = s.tx?.bdat;
+  if (!bd) return void s.send(R.badSequence('No transaction'));
+  if (bd.tooLarge) {
+    // RFC 3030 §2: refuse now and drop the transaction; later chunks get 503.
+    logTransaction(s, 'rejected', R.messageTooLarge, bd.size);
+    resetTransaction(s);
+    return void s.send(R.messageTooLarge);
+  }
+  if (!last) return void s.send(reply(250, '2.0.0', `${bd.size} octets received`));
+  bd.checker.finish();
+  await finishMessage(s, { chunks: bd.chunks, size: bd.size, tooLarge: false, bareNewline: bd.checker.bareNewline, lineTooLong: bd.checker.lineTooLong });
+}
+
+export interface ReceivedContent {
+  chunks: Buffer[];
+  size: number;
+  tooLarge: boolean;
+  bareNewline: boolean;
+  lineTooLong: boolean;
+}
+
+/** End of DATA or BDAT LAST: refuse bad content, else hand the message to the
+ * backend, which answers only once it is durably stored (convention 5). */
+export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise<void> {
+  const tx = s.tx!;
+  let r: Reply;
+  if (c.tooLarge) r = R.messageTooLarge;
+  else if (c.bareNewline) r = R.bareNewline;
+  else if (c.lineTooLong) r = R.dataLineTooLong;
+  else {
+    const receivedAt = s.now();
+    const traceHeader = buildReceived({
+      helo: s.helo,
+      clientIp: s.clientIp,
+      by: s.config.hostname,
+      protocol: tx.smtputf8 ? 'UTF8SMTP' : s.esmtp ? 'ESMTP' : 'SMTP',
+      id: tx.queueId,
+      recipient: tx.recipients.length === 1 ? formatAddress(tx.recipients[0].address) : null,
+      date: receivedAt,
+    });
+    try {
+      r = await s.backend.accept({
+        sessionId: s.id,
+        clientIp: s.clientIp,
+        helo: s.helo,
+        from: tx.from,
+        declaredSize: tx.declaredSize,
+        queueId: tx.queueId,
+        recipients: tx.recipients,
+        traceHeader,
+        content: c.chunks,
+        size: c.size,
+        receivedAt,
+      });
+    } catch (err) {
+      s.log.error('storing the message failed', { queue: tx.queueId, error: err });
+      r = R.tempFailure;
+    }
+  }
+  logTransaction(s, r.code < 300 ? 'accepted' : 'rejected', r, c.size);
+  if (r.code < 300) s.junkCount = 0;
+  resetTransaction(s);
+  s.send(r);
+}
+
+function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number): void {
+  const tx = s.tx;
+  if (!tx) return;
+  s.log.info(outcome === 'accepted' ? 'message accepted' : 'message rejected', {
+    queue: tx.queueId,
+    helo: s.helo,
+    from: tx.from ? formatAddress(tx.from) : '<>',
+    rcpts: tx.rcptLog,
+    size,
+    reply: `${r.code} ${r.enhanced ?? ''} ${r.lines[0] ?? ''}`.trim(),
+    ms: Date.now() - tx.startedAt,
+  });
+}
+
+export function resetTransaction(s: SmtpSession): void {
+  s.tx = null;
+  if (s.state !== 'fresh') s.state = 'greeted';
+}
+
+/** Short, unique, sortable enough for logs: time in base 36 and 5 random bytes. */
+export function newQueueId(): string {
+  return Date.now().toString(36).toUpperCase() + randomBytes(5).toString('hex').toUpperCase();
+}

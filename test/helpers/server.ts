@@ -1,0 +1,65 @@
+// Starts a real Mailroom server in-process on an ephemeral loopback port with
+// a temporary data directory, for end-to-end tests. Log lines are captured so
+// tests can assert on them.
+import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/types.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { hashPassword } from '../../src/auth/password.ts';
+import { tempDir } from './temp-dir.ts';
+
+export interface TestServer {
+  server: RunningServer;
+  config: Config;
+  port: number;
+  dataDir: string;
+  logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Extra TOML appended to the base config (sections allowed). */
+  toml?: string;
+  domains?: string[];
+  /** address → password */
+  users?: Record<string, string>;
+  quotas?: Record<string, number>;
+  aliases?: Record<string, string[]>;
+}
+
+export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
+  const tmp = await tempDir();
+  const toml = `hostname = "mx.test.example"\ndata_dir = ${JSON.stringify(tmp.dir)}\n${o.toml ?? ''}\n`;
+  const withListen = /\[listen\]/.test(toml) ? toml : toml + '[listen]\nsmtp = "127.0.0.1:0"\n';
+  const config = parseConfig(withListen, 'test.toml');
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line)) });
+  const server = await startServer(config, { logger });
+  const store = server.store;
+  for (const d of o.domains ?? ['example.org']) await store.addDomain(d);
+  for (const [address, pw] of Object.entries(o.users ?? {})) {
+    await store.addAccount({ address, passwordHash: await hashPassword(pw), quotaBytes: o.quotas?.[address] ?? 0 });
+  }
+  for (const [src, targets] of Object.entries(o.aliases ?? {})) await store.addAlias(src, targets);
+  return {
+    server,
+    config,
+    port: server.ports.smtp!,
+    dataDir: tmp.dir,
+    logs,
+    async stop() {
+      await server.close('test done');
+      await tmp.remove();
+    },
+  };
+}
+
+/** Messages in an account's INBOX, with their bytes. */
+export async function inbox(ts: TestServer, address: string): Promise<{ uid: number; content: string }[]> {
+  const store = ts.server.store;
+  const acc = await store.getAccount(address);
+  if (!acc) throw new Error(`no account ${address}`);
+  const mb = await store.getMailbox(acc.id, 'INBOX');
+  const msgs = await store.listMessages(mb!.id);
+  return Promise.all(msgs.map(async (m) => ({ uid: m.uid, content: (await store.readBlob(m.blobId)).toString('utf8') })));
+}

@@ -1,0 +1,224 @@
+// Every configuration key in one table: its path, kind of value, default and
+// one-line doc. This table drives the defaults and validation (load.ts), the
+// generated mailroom.example.toml (example.ts) and the test that the example
+// file is complete. Defaults are written the way a user would write them in
+// TOML ("50M", "5m") and go through the same parser as user values. A
+// compile-time check below keeps this table and the Config type in step.
+
+import { hostname } from 'node:os';
+import type { Config, ListenAddress } from './types.ts';
+import type { ValueType } from './values.ts';
+import { delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
+
+export interface SchemaEntry<T = unknown> {
+  /** Dotted key path, e.g. `limits.recipients`. */
+  readonly path: string;
+  readonly type: ValueType<T>;
+  /** Default as written in TOML; undefined = the key is absent unless set. */
+  readonly default: string | number | undefined;
+  /** A default computed at start-up (replaces `default`); `shown` is its doc. */
+  readonly dynamicDefault?: { readonly shown: string; readonly get: () => string };
+  /** Used instead of `default` only when there is no configuration file at all. */
+  readonly defaultWithoutFile?: string;
+  /** One line: what the key does. */
+  readonly doc: string;
+  /** More lines for the example file and reference. */
+  readonly notes?: readonly string[];
+  /** Value shown in the example file when the default is dynamic or absent. */
+  readonly example?: string;
+}
+
+export interface SchemaSection {
+  readonly name: string;
+  readonly doc: readonly string[];
+}
+
+/** Tables of the configuration file, in the order the example file shows them. */
+export const SECTIONS: readonly SchemaSection[] = [
+  { name: '', doc: [] },
+  {
+    name: 'listen',
+    doc: [
+      `Where each role listens: "host:port", "[::1]:25", or ":25" for all interfaces.`,
+      'In a configuration file a role that is left out is not started. With no',
+      'configuration file at all, SMTP listens on 0.0.0.0:2525 (no root needed).',
+    ],
+  },
+  { name: 'limits', doc: ['Limits on what one client can make the server do (each has its own SMTP reply).'] },
+  { name: 'timeouts', doc: ['Deadlines. Durations are written "250ms", "30s", "5m", "1h", "2d" or combined ("1h30m").'] },
+  { name: 'delivery', doc: ['Delivery to local accounts.'] },
+  { name: 'smtp', doc: ['SMTP protocol behaviour.'] },
+  { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
+];
+
+export const SCHEMA = [
+  {
+    path: 'hostname',
+    type: hostName(),
+    default: undefined,
+    dynamicDefault: { shown: "this machine's host name", get: () => hostname() },
+    example: 'mail.example.org',
+    doc: 'Name used in the SMTP banner, EHLO reply and Received headers.',
+  },
+  {
+    path: 'data_dir',
+    type: text('a directory path'),
+    default: './data',
+    doc: 'Where the embedded store (SQLite database and message files) lives.',
+    notes: ['A relative path is relative to the working directory of the process.'],
+  },
+  {
+    path: 'listen.smtp',
+    type: listenAddress(),
+    default: undefined,
+    defaultWithoutFile: '0.0.0.0:2525',
+    example: '0.0.0.0:2525',
+    doc: 'SMTP for mail from other servers (the standard port is 25).',
+  },
+  {
+    path: 'limits.message_size',
+    type: size({ min: 64 * 1024, rfc: 'RFC 5321 §4.5.3.1.7' }),
+    default: '50M',
+    doc: 'Largest message accepted, in bytes; advertised with the SIZE extension.',
+  },
+  {
+    path: 'limits.recipients',
+    type: wholeNumber({ min: 100, rfc: 'RFC 5321 §4.5.3.1.8' }),
+    default: 100,
+    doc: 'Recipients accepted in one transaction; more get "452 4.5.3".',
+  },
+  {
+    path: 'limits.command_line',
+    type: wholeNumber({ min: 512, rfc: 'RFC 5321 §4.5.3.1.4' }),
+    default: 512,
+    doc: 'Longest SMTP command line in bytes, CRLF included.',
+    notes: ['AUTH lines may be allowed to be longer once authentication exists (RFC 4954 §4).'],
+  },
+  {
+    path: 'limits.text_line',
+    type: wholeNumber({ min: 1000, rfc: 'RFC 5321 §4.5.3.1.6' }),
+    default: 1000,
+    doc: 'Longest line of message text in bytes, CRLF included.',
+  },
+  {
+    path: 'limits.connections',
+    type: wholeNumber({ min: 1 }),
+    default: 1000,
+    doc: 'Connections open at the same time, whole server.',
+  },
+  {
+    path: 'limits.connections_per_ip',
+    type: wholeNumber({ min: 1 }),
+    default: 20,
+    doc: 'Connections open at the same time from one client IP address.',
+  },
+  {
+    path: 'limits.junk_commands',
+    type: wholeNumber({ min: 1 }),
+    default: 20,
+    doc: 'Commands that move no mail (NOOP, RSET, VRFY, HELP, unknown) before the session is closed.',
+  },
+  {
+    path: 'limits.default_quota',
+    type: size({ min: 0 }),
+    default: '0',
+    doc: 'Quota given to new accounts, e.g. "2G"; "0" is unlimited.',
+  },
+  {
+    path: 'timeouts.command',
+    type: duration({ min: 1 }),
+    default: '5m',
+    doc: 'How long to wait for the next command (RFC 5321 §4.5.3.2.7: 5 minutes).',
+  },
+  {
+    path: 'timeouts.data',
+    type: duration({ min: 1 }),
+    default: '10m',
+    doc: 'Deadline for a whole DATA or BDAT transfer.',
+  },
+  {
+    path: 'timeouts.data_min_rate',
+    type: size({ min: 0 }),
+    default: 1024,
+    doc: 'Slowest average DATA rate accepted, bytes per second, once data_rate_grace has passed; 0 turns it off.',
+  },
+  {
+    path: 'timeouts.data_rate_grace',
+    type: duration({ min: 0 }),
+    default: '30s',
+    doc: 'Time at the start of DATA before data_min_rate applies.',
+  },
+  {
+    path: 'timeouts.session',
+    type: duration({ min: 1 }),
+    default: '30m',
+    doc: 'Longest a session may last, whatever it does.',
+  },
+  {
+    path: 'timeouts.shutdown_grace',
+    type: duration({ min: 0 }),
+    default: '30s',
+    doc: 'On SIGTERM or SIGINT, how long a transaction already in DATA may take to finish.',
+  },
+  {
+    path: 'delivery.recipient_delimiter',
+    type: delimiters(),
+    default: '+',
+    doc: 'Separates user and tag: mail to "user+tag@domain" goes to user@domain; "" turns it off.',
+  },
+  {
+    path: 'smtp.bare_newline',
+    type: oneOf(['reject'] as const),
+    default: 'reject',
+    doc: 'Bare CR or LF in message text is always rejected (SMTP smuggling); the only value is "reject".',
+  },
+  {
+    path: 'log.level',
+    type: oneOf(['debug', 'info', 'warn', 'error'] as const),
+    default: 'info',
+    doc: 'Least important level written: "debug", "info", "warn" or "error".',
+  },
+] as const satisfies readonly SchemaEntry<any>[];
+
+export type SchemaPath = (typeof SCHEMA)[number]['path'];
+
+// ---- Compile-time check: the table has exactly the leaf keys of Config, each
+// parsed to the type Config declares for it.
+
+type Leaves<T, P extends string = ''> = {
+  [K in keyof T & string]-?: NonNullable<T[K]> extends ListenAddress
+    ? `${P}${K}`
+    : NonNullable<T[K]> extends Record<string, unknown>
+      ? Leaves<NonNullable<T[K]>, `${P}${K}.`>
+      : `${P}${K}`;
+}[keyof T & string];
+
+type At<T, P extends string> = P extends `${infer H}.${infer R}`
+  ? H extends keyof T
+    ? At<NonNullable<T[H]>, R>
+    : never
+  : P extends keyof T
+    ? NonNullable<T[P]>
+    : never;
+
+type ConfigPath = Leaves<Config>;
+type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type WrongType<E> = E extends { path: infer P extends string; type: ValueType<infer V> } ? (Equal<V, At<Config, P>> extends true ? never : P) : never;
+
+const pathsMatch: Equal<SchemaPath, ConfigPath> = true;
+const typesMatch: Equal<WrongType<(typeof SCHEMA)[number]>, never> = true;
+void pathsMatch;
+void typesMatch;
+
+/** Section names that hold keys (derived from the table). */
+export function sectionOf(path: string): string {
+  const dot = path.lastIndexOf('.');
+  return dot < 0 ? '' : path.slice(0, dot);
+}
+
+/** The key's name inside its section. */
+export function keyOf(path: string): string {
+  return path.slice(path.lastIndexOf('.') + 1);
+}
+
+export const SCHEMA_BY_PATH: ReadonlyMap<string, SchemaEntry> = new Map(SCHEMA.map((e) => [e.path, e as SchemaEntry]));

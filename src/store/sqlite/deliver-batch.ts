@@ -1,0 +1,85 @@
+// The transaction behind deliver(): one BEGIN…COMMIT for a whole batch of
+// deliveries gathered by the group committer. Each delivery runs inside its
+// own SAVEPOINT, so one bad request (unknown account) is rolled back and
+// rejected alone while the rest of the batch commits. Small message bytes are
+// inserted inline here, so the same WAL fsync covers bytes and rows; large
+// ones were already made durable as files before the job was queued.
+
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { StoreError, type DeliveredCopy } from '../store.ts';
+import { toStoreError } from '../errors.ts';
+import type { Outcome } from './group-commit.ts';
+import type { Statements } from './statements.ts';
+import { withTransaction } from './tx.ts';
+
+export interface DeliveryJob {
+  blobId: string;
+  size: number;
+  /** The bytes to keep inline, or null when they are already a durable file. */
+  inline: Uint8Array | null;
+  internalDate: number;
+  recipients: Array<{ accountId: number; mailbox: string; flags: string }>;
+}
+
+export interface SavepointStatements {
+  savepoint: StatementSync;
+  release: StatementSync;
+  rollbackTo: StatementSync;
+}
+
+export function prepareSavepoints(db: DatabaseSync): SavepointStatements {
+  return {
+    savepoint: db.prepare('SAVEPOINT deliver'),
+    release: db.prepare('RELEASE deliver'),
+    rollbackTo: db.prepare('ROLLBACK TO deliver'),
+  };
+}
+
+function deliverOne(st: Statements, job: DeliveryJob, nowMs: number): DeliveredCopy[] {
+  st.insertBlob.run(job.blobId, job.size, job.inline, nowMs);
+  const copies: DeliveredCopy[] = [];
+  for (const r of job.recipients) {
+    // A missing mailbox falls back to INBOX (Store.deliver contract).
+    const mb = (st.mailboxId.get(r.accountId, r.mailbox) ?? st.mailboxId.get(r.accountId, 'INBOX')) as
+      | { id: number }
+      | undefined;
+    if (!mb) throw new StoreError('not_found', `no account with id ${r.accountId}`);
+    const { uid, modseq } = st.bumpMailbox.get(mb.id) as { uid: number; modseq: number };
+    const res = st.insertMessage.run(mb.id, uid, modseq, r.flags, job.internalDate, job.size, job.blobId);
+    st.addUsage.run(job.size, r.accountId);
+    copies.push({ accountId: r.accountId, mailboxId: mb.id, uid, messageId: Number(res.lastInsertRowid) });
+  }
+  return copies;
+}
+
+/** Runs the batch in one transaction. Throws (failing every job) if the
+ * transaction itself cannot begin or commit: then nothing of it is durable. */
+export function runDeliveryBatch(
+  db: DatabaseSync,
+  st: Statements,
+  sp: SavepointStatements,
+  jobs: DeliveryJob[],
+  nowMs: number,
+): Outcome<DeliveredCopy[]>[] {
+  return withTransaction(db, () =>
+    jobs.map((job): Outcome<DeliveredCopy[]> => {
+      sp.savepoint.run();
+      try {
+        const value = deliverOne(st, job, nowMs);
+        sp.release.run();
+        return { ok: true, value };
+      } catch (err) {
+        // SQLite may have rolled back the whole transaction by itself (e.g.
+        // SQLITE_FULL): then the batch is lost and every job must fail.
+        if (!db.isTransaction) throw err;
+        try {
+          sp.rollbackTo.run();
+          sp.release.run();
+        } catch {
+          throw err;
+        }
+        return { ok: false, error: toStoreError(err, 'delivering') };
+      }
+    }),
+  );
+}

@@ -1,0 +1,130 @@
+// Versioned, forward-only schema migrations for the SQLite store. The version
+// lives in SQLite's header (`PRAGMA user_version`); each pending migration
+// runs in its own IMMEDIATE transaction together with the version bump, so a
+// crash or a second process opening the same file at the same moment leaves
+// the schema either fully at N or fully at N+1. A database newer than this
+// program is refused rather than guessed at.
+
+import type { DatabaseSync } from 'node:sqlite';
+import { StoreError } from '../store.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: DatabaseSync): void;
+}
+
+// Times are milliseconds since the epoch. Addresses and domain names are
+// stored in canonical lower-case form (store/names.ts), so plain UNIQUE works.
+const V1 = `
+CREATE TABLE domains (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  created_at  INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+  id            INTEGER PRIMARY KEY,
+  domain_id     INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  address       TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  quota_bytes   INTEGER NOT NULL DEFAULT 0,
+  used_bytes    INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX accounts_domain ON accounts(domain_id);
+-- One row per (source, target); the rowid keeps targets in insertion order.
+CREATE TABLE aliases (
+  id         INTEGER PRIMARY KEY,
+  domain_id  INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+  source     TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  UNIQUE (source, target)
+);
+CREATE INDEX aliases_domain ON aliases(domain_id);
+CREATE TABLE mailboxes (
+  id              INTEGER PRIMARY KEY,
+  account_id      INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name            TEXT NOT NULL,
+  special_use     TEXT,
+  subscribed      INTEGER NOT NULL DEFAULT 1,
+  uid_validity    INTEGER NOT NULL,
+  uid_next        INTEGER NOT NULL DEFAULT 1,
+  -- RFC 7162 §3.1.1: mod-sequences are positive, so an empty mailbox has 1.
+  highest_modseq  INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (account_id, name)
+);
+-- Message bytes, content-addressed (sha256 hex), shared by every copy.
+-- content is the bytes for small messages (committed in the same transaction
+-- as the rows), NULL when they live in <dataDir>/blobs/ab/cd/<id>.
+-- No refcount: unreferenced blobs are found through messages_blob by a
+-- later collector, so deliveries never contend on a shared counter row.
+CREATE TABLE blobs (
+  id          TEXT PRIMARY KEY,
+  size        INTEGER NOT NULL,
+  content     BLOB,
+  created_at  INTEGER NOT NULL
+);
+CREATE TABLE messages (
+  id             INTEGER PRIMARY KEY,
+  mailbox_id     INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid            INTEGER NOT NULL,
+  modseq         INTEGER NOT NULL,
+  flags          TEXT NOT NULL DEFAULT '',
+  internal_date  INTEGER NOT NULL,
+  size           INTEGER NOT NULL,
+  -- The foreign key makes "a message row whose blob row is missing" impossible.
+  blob_id        TEXT NOT NULL REFERENCES blobs(id),
+  UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX messages_blob ON messages(blob_id);
+-- Monotonic counters that must survive row deletion (e.g. the last UIDVALIDITY).
+CREATE TABLE counters (
+  name   TEXT PRIMARY KEY,
+  value  INTEGER NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', up: (db) => db.exec(V1) },
+];
+
+export function schemaVersion(db: DatabaseSync): number {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  return row.user_version;
+}
+
+/** Brings the database up to the last migration; returns the versions before
+ * and after. Throws StoreError('unavailable') for a database that is newer. */
+export function applyMigrations(
+  db: DatabaseSync,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration list out of order at ${m.name}`);
+  });
+  const latest = migrations.length;
+  const from = schemaVersion(db);
+  if (from > latest) {
+    throw new StoreError(
+      'unavailable',
+      `database schema version ${from} is newer than this program supports (${latest}); upgrade Mailroom`,
+    );
+  }
+  for (const m of migrations.slice(from)) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      // Another process may have applied it between our read and our lock.
+      if (schemaVersion(db) >= m.version) {
+        db.exec('COMMIT');
+        continue;
+      }
+      m.up(db);
+      db.exec(`PRAGMA user_version = ${m.version}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+  return { from, to: schemaVersion(db) };
+}

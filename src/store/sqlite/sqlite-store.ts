@@ -1,0 +1,431 @@
+// The embedded Store: SQLite (node:sqlite, WAL, synchronous=FULL) for rows,
+// plus content-addressed blobs — inline in the database up to a threshold,
+// files under <dataDir>/blobs above it. deliver() goes through a group
+// committer so that many concurrent deliveries share one durable commit, run
+// by a worker thread on its own connection (commit-worker.ts) so the fsync
+// never blocks the sessions; everything else runs on the main connection.
+// The database may be opened by several processes at once (the CLI beside a
+// running server): every write is a short BEGIN IMMEDIATE transaction and
+// waits on the busy timeout rather than failing.
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { DatabaseSync } from 'node:sqlite';
+import {
+  DEFAULT_MAILBOXES,
+  StoreError,
+  type Account,
+  type Alias,
+  type DeliveredCopy,
+  type DeliveryRequest,
+  type Domain,
+  type Mailbox,
+  type Store,
+  type StoredMessage,
+} from '../store.ts';
+import { domainOf, parseAddress, requireAddress, requireAliasSource, requireDomain, requireFlag } from '../names.ts';
+import { isConstraintError, toStoreError } from '../errors.ts';
+import { FileBlobs, fsyncDir } from '../blobs/file-blobs.ts';
+import { applyMigrations } from './migrations.ts';
+import { GroupCommitter, type Outcome } from './group-commit.ts';
+import type { DeliveryJob } from './deliver-batch.ts';
+import { openConnection } from './connection.ts';
+import { CommitWriter, InlineWriter, type BatchWriter } from './writer.ts';
+import { prepareStatements, type Statements } from './statements.ts';
+import {
+  groupAliases,
+  mailboxName,
+  toAccount,
+  toDomain,
+  toMailbox,
+  toMessage,
+  type AccountRow,
+  type MailboxRow,
+  type MessageRow,
+} from './rows.ts';
+import { withTransaction } from './tx.ts';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  now?: () => Date;
+  /** Messages up to this size (bytes) are stored inline in the database, in
+   * the delivery's own transaction; larger ones as files. Default 256 KiB. */
+  inlineMaxBytes?: number;
+  /** How long a write waits for another process's lock. Default 10 s. */
+  busyTimeoutMs?: number;
+  /** Most deliveries committed in one transaction. Default 1000. */
+  maxBatch?: number;
+  /** Where delivery batches commit: a worker thread with its own connection
+   * (default; the fsync does not block the event loop) or this thread. */
+  commitIn?: 'worker' | 'main';
+}
+
+export const DEFAULT_INLINE_MAX_BYTES = 256 * 1024;
+const BLOB_ID = /^[0-9a-f]{64}$/;
+
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
+  const now = opts.now ?? (() => new Date());
+  const dbPath = join(opts.dataDir, 'mailroom.db');
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+  let db: DatabaseSync | undefined;
+  let writer: BatchWriter | undefined;
+  try {
+    await mkdir(opts.dataDir, { recursive: true });
+    const files = await FileBlobs.open(join(opts.dataDir, 'blobs'), { now });
+    db = openConnection(dbPath, busyTimeoutMs);
+    applyMigrations(db);
+    // The database and WAL files may have just been created: make their
+    // directory entries durable before the first acknowledgement.
+    await fsyncDir(opts.dataDir);
+    // Started at the first delivery: a CLI that only edits accounts never pays for a thread.
+    writer = opts.commitIn === 'main' ? new InlineWriter(db) : new CommitWriter({ dbPath, busyTimeoutMs });
+    return new SqliteStore(db, files, writer, { ...opts, now });
+  } catch (err) {
+    await writer?.close();
+    db?.close();
+    throw toStoreError(err, `opening store in ${opts.dataDir}`);
+  }
+}
+
+function requireCount(n: unknown, what: string): number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new StoreError('invalid', `${what} must be a non-negative integer`);
+  }
+  return n;
+}
+
+/** sha256 of the pieces, yielding to the event loop every few MiB so a large
+ * message does not stall other sessions. */
+async function sha256(pieces: readonly Buffer[]): Promise<string> {
+  const h = createHash('sha256');
+  let since = 0;
+  for (const p of pieces) {
+    h.update(p);
+    since += p.length;
+    if (since >= 4 << 20) {
+      since = 0;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  return h.digest('hex');
+}
+
+export class SqliteStore implements Store {
+  readonly dataDir: string;
+  readonly inlineMaxBytes: number;
+  readonly #db: DatabaseSync;
+  readonly #st: Statements;
+  readonly #files: FileBlobs;
+  readonly #writer: BatchWriter;
+  readonly #now: () => Date;
+  readonly #committer: GroupCommitter<DeliveryJob, DeliveredCopy[]>;
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(db: DatabaseSync, files: FileBlobs, writer: BatchWriter, opts: SqliteStoreOptions & { now: () => Date }) {
+    this.dataDir = opts.dataDir;
+    this.inlineMaxBytes = opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+    this.#db = db;
+    this.#files = files;
+    this.#now = opts.now;
+    this.#writer = writer;
+    this.#st = prepareStatements(db);
+    // One batch at a time goes to the worker; the next one gathers meanwhile.
+    this.#committer = new GroupCommitter(
+      async (jobs) => (await writer.run(jobs, this.#nowMs())) as Outcome<DeliveredCopy[]>[],
+      { maxBatch: opts.maxBatch },
+    );
+  }
+
+  /** Batches and deliveries committed so far (for benchmarks and metrics). */
+  get commitStats(): { batches: number; deliveries: number } {
+    return { batches: this.#committer.batches, deliveries: this.#committer.items };
+  }
+
+  /** Runs a synchronous database operation as a Store call: refuses after
+   * close and maps unexpected errors to StoreError. */
+  #op<T>(what: string, fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'store is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(toStoreError(err, what));
+    }
+  }
+
+  #nowMs(): number {
+    return this.#now().getTime();
+  }
+
+  #domainId(name: string): number {
+    const row = this.#st.domainId.get(name) as { id: number } | undefined;
+    if (!row) throw new StoreError('not_found', `no such domain: ${name}`);
+    return row.id;
+  }
+
+  /** UIDVALIDITY (RFC 9051 §2.3.1.1) from the clock in seconds, but always
+   * above every value handed out before (kept in `counters`, so deleting and
+   * re-creating a mailbox still gets a larger one). Call inside a transaction. */
+  #allocUidValidity(count: number): number {
+    const last = (this.#st.getCounter.get('uid_validity') as { value: number } | undefined)?.value ?? 0;
+    const first = Math.max(Math.floor(this.#nowMs() / 1000), last + 1);
+    if (first + count - 1 > 0xffffffff) throw new StoreError('unavailable', 'UIDVALIDITY space exhausted');
+    this.#st.setCounter.run('uid_validity', first + count - 1);
+    return first;
+  }
+
+  // Domains
+
+  addDomain(name: string): Promise<Domain> {
+    return this.#op('adding domain', () => {
+      const d = requireDomain(name);
+      const at = this.#nowMs();
+      try {
+        this.#st.insertDomain.run(d, at);
+      } catch (err) {
+        if (isConstraintError(err)) throw new StoreError('exists', `domain exists: ${d}`);
+        throw err;
+      }
+      return { name: d, createdAt: new Date(at) };
+    });
+  }
+
+  removeDomain(name: string): Promise<void> {
+    return this.#op('removing domain', () => {
+      const d = requireDomain(name);
+      // ON DELETE CASCADE removes its accounts (→ mailboxes → messages) and
+      // aliases; the blobs stay for the collector.
+      const res = withTransaction(this.#db, () => this.#st.deleteDomain.run(d));
+      if (res.changes === 0) throw new StoreError('not_found', `no such domain: ${d}`);
+    });
+  }
+
+  listDomains(): Promise<Domain[]> {
+    return this.#op('listing domains', () =>
+      (this.#st.listDomains.all() as Array<{ name: string; created_at: number }>).map(toDomain),
+    );
+  }
+
+  hasDomain(name: string): Promise<boolean> {
+    return this.#op('looking up domain', () => {
+      const d = requireDomain(name);
+      return this.#st.domainId.get(d) !== undefined;
+    });
+  }
+
+  // Accounts
+
+  addAccount(a: { address: string; passwordHash: string; quotaBytes: number }): Promise<Account> {
+    return this.#op('adding account', () => {
+      const address = requireAddress(a.address);
+      if (typeof a.passwordHash !== 'string') throw new StoreError('invalid', 'passwordHash must be a string');
+      const quota = requireCount(a.quotaBytes, 'quotaBytes');
+      return withTransaction(this.#db, () => {
+        const domainId = this.#domainId(domainOf(address));
+        let row: AccountRow;
+        try {
+          row = this.#st.insertAccount.get(domainId, address, a.passwordHash, quota, this.#nowMs()) as unknown as AccountRow;
+        } catch (err) {
+          if (isConstraintError(err)) throw new StoreError('exists', `account exists: ${address}`);
+          throw err;
+        }
+        const uv = this.#allocUidValidity(DEFAULT_MAILBOXES.length);
+        DEFAULT_MAILBOXES.forEach((m, i) => this.#st.insertMailbox.run(row.id, m.name, m.specialUse, uv + i));
+        return toAccount(row);
+      });
+    });
+  }
+
+  getAccount(address: string): Promise<Account | null> {
+    return this.#op('looking up account', () => {
+      const a = parseAddress(address);
+      const row = a === null ? undefined : (this.#st.accountByAddress.get(a) as AccountRow | undefined);
+      return row ? toAccount(row) : null;
+    });
+  }
+
+  getAccountById(id: number): Promise<Account | null> {
+    return this.#op('looking up account', () => {
+      const row = this.#st.accountById.get(id) as AccountRow | undefined;
+      return row ? toAccount(row) : null;
+    });
+  }
+
+  listAccounts(domain?: string): Promise<Account[]> {
+    return this.#op('listing accounts', () => {
+      const rows =
+        domain === undefined ? this.#st.listAccounts.all() : this.#st.listAccountsOfDomain.all(requireDomain(domain));
+      return (rows as unknown as AccountRow[]).map(toAccount);
+    });
+  }
+
+  removeAccount(address: string): Promise<void> {
+    return this.#op('removing account', () => {
+      const a = requireAddress(address);
+      const res = withTransaction(this.#db, () => this.#st.deleteAccount.run(a));
+      if (res.changes === 0) throw new StoreError('not_found', `no such account: ${a}`);
+    });
+  }
+
+  setPassword(address: string, passwordHash: string): Promise<void> {
+    return this.#op('setting password', () => {
+      const a = requireAddress(address);
+      if (typeof passwordHash !== 'string') throw new StoreError('invalid', 'passwordHash must be a string');
+      const res = withTransaction(this.#db, () => this.#st.setPassword.run(passwordHash, a));
+      if (res.changes === 0) throw new StoreError('not_found', `no such account: ${a}`);
+    });
+  }
+
+  setQuota(address: string, quotaBytes: number): Promise<void> {
+    return this.#op('setting quota', () => {
+      const a = requireAddress(address);
+      const q = requireCount(quotaBytes, 'quotaBytes');
+      const res = withTransaction(this.#db, () => this.#st.setQuota.run(q, a));
+      if (res.changes === 0) throw new StoreError('not_found', `no such account: ${a}`);
+    });
+  }
+
+  // Aliases
+
+  addAlias(source: string, targets: string[]): Promise<Alias> {
+    return this.#op('adding alias', () => {
+      const src = requireAliasSource(source);
+      if (!Array.isArray(targets) || targets.length === 0) throw new StoreError('invalid', 'an alias needs targets');
+      const tgts = [...new Set(targets.map(requireAddress))];
+      return withTransaction(this.#db, () => {
+        const domainId = this.#domainId(domainOf(src));
+        for (const t of tgts) this.#st.insertAliasTarget.run(domainId, src, t);
+        return { source: src, targets: this.#aliasTargets(src) };
+      });
+    });
+  }
+
+  removeAlias(source: string, targets?: string[]): Promise<void> {
+    return this.#op('removing alias', () => {
+      const src = requireAliasSource(source);
+      withTransaction(this.#db, () => {
+        const existing = this.#aliasTargets(src);
+        if (existing.length === 0) throw new StoreError('not_found', `no such alias: ${src}`);
+        if (targets === undefined) {
+          this.#st.deleteAlias.run(src);
+          return;
+        }
+        // All or nothing: a target that is not there fails the whole call.
+        const tgts = targets.map(requireAddress);
+        const missing = tgts.find((t) => !existing.includes(t));
+        if (missing !== undefined) throw new StoreError('not_found', `${src} has no target ${missing}`);
+        for (const t of tgts) this.#st.deleteAliasTarget.run(src, t);
+      });
+    });
+  }
+
+  #aliasTargets(src: string): string[] {
+    return (this.#st.aliasTargets.all(src) as Array<{ target: string }>).map((r) => r.target);
+  }
+
+  getAlias(source: string): Promise<Alias | null> {
+    return this.#op('looking up alias', () => {
+      let src: string;
+      try {
+        src = requireAliasSource(source);
+      } catch {
+        return null;
+      }
+      const targets = this.#aliasTargets(src);
+      return targets.length === 0 ? null : { source: src, targets };
+    });
+  }
+
+  listAliases(domain?: string): Promise<Alias[]> {
+    return this.#op('listing aliases', () => {
+      const rows =
+        domain === undefined ? this.#st.listAliases.all() : this.#st.listAliasesOfDomain.all(requireDomain(domain));
+      return groupAliases(rows as Array<{ source: string; target: string }>);
+    });
+  }
+
+  // Mailboxes and messages
+
+  listMailboxes(accountId: number): Promise<Mailbox[]> {
+    return this.#op('listing mailboxes', () =>
+      (this.#st.listMailboxes.all(accountId) as unknown as MailboxRow[]).map(toMailbox),
+    );
+  }
+
+  getMailbox(accountId: number, name: string): Promise<Mailbox | null> {
+    return this.#op('looking up mailbox', () => {
+      const row = this.#st.getMailbox.get(accountId, mailboxName(name)) as MailboxRow | undefined;
+      return row ? toMailbox(row) : null;
+    });
+  }
+
+  listMessages(mailboxId: number): Promise<StoredMessage[]> {
+    return this.#op('listing messages', () =>
+      (this.#st.listMessages.all(mailboxId) as unknown as MessageRow[]).map(toMessage),
+    );
+  }
+
+  async readBlob(blobId: string): Promise<Buffer> {
+    const row = await this.#op('reading blob', () => {
+      if (!BLOB_ID.test(blobId)) throw new StoreError('invalid', `invalid blob id: ${JSON.stringify(blobId)}`);
+      return this.#st.getBlob.get(blobId) as { size: number; content: Uint8Array | null } | undefined;
+    });
+    if (!row) throw new StoreError('not_found', `no such blob: ${blobId}`);
+    if (row.content !== null) return Buffer.from(row.content.buffer, row.content.byteOffset, row.content.byteLength);
+    const bytes = await this.#files.read(blobId);
+    if (bytes.length !== row.size) {
+      throw new StoreError('unavailable', `blob ${blobId} has ${bytes.length} bytes, expected ${row.size}`);
+    }
+    return bytes;
+  }
+
+  deliver(req: DeliveryRequest): Promise<DeliveredCopy[]> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'store is closed'));
+    const p = this.#deliver(req);
+    // close() waits for deliveries already started (their file writes too).
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async #deliver(req: DeliveryRequest): Promise<DeliveredCopy[]> {
+    if (!Array.isArray(req.recipients) || req.recipients.length === 0) {
+      throw new StoreError('invalid', 'a delivery needs recipients');
+    }
+    const internalDate = req.internalDate?.getTime?.();
+    if (typeof internalDate !== 'number' || !Number.isFinite(internalDate)) {
+      throw new StoreError('invalid', 'internalDate must be a valid Date');
+    }
+    if (!Array.isArray(req.content) || !req.content.every((b) => Buffer.isBuffer(b))) {
+      throw new StoreError('invalid', 'content must be an array of Buffers');
+    }
+    const recipients = req.recipients.map((r) => {
+      if (!Number.isSafeInteger(r.accountId)) throw new StoreError('invalid', 'accountId must be an integer');
+      return {
+        accountId: r.accountId,
+        mailbox: mailboxName(r.mailbox ?? 'INBOX'),
+        flags: [...new Set((r.flags ?? []).map(requireFlag))].join(' '),
+      };
+    });
+    const size = req.content.reduce((n, b) => n + b.length, 0);
+    const blobId = await sha256(req.content);
+    const inline = size <= this.inlineMaxBytes;
+    if (!inline) {
+      // Durable on disk before any row can reference it.
+      await this.#files.write(blobId, req.content);
+    }
+    const bytes = !inline ? null : req.content.length === 1 ? req.content[0]! : Buffer.concat(req.content, size);
+    return this.#committer.submit({ blobId, size, inline: bytes, internalDate, recipients });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#inflight]);
+    await this.#committer.drain();
+    await this.#writer.close();
+    this.#db.close();
+  }
+}

@@ -1,0 +1,69 @@
+// Every SQL statement the SQLite store runs, prepared once per connection.
+// Keeping them here keeps SQL out of the logic and makes the queries easy to
+// review against the schema in migrations.ts.
+
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+const SQL = {
+  // Domains
+  insertDomain: 'INSERT INTO domains (name, created_at) VALUES (?, ?)',
+  deleteDomain: 'DELETE FROM domains WHERE name = ?',
+  listDomains: 'SELECT name, created_at FROM domains ORDER BY name',
+  domainId: 'SELECT id FROM domains WHERE name = ?',
+
+  // Accounts
+  insertAccount: `INSERT INTO accounts (domain_id, address, password_hash, quota_bytes, used_bytes, created_at)
+                  VALUES (?, ?, ?, ?, 0, ?) RETURNING *`,
+  accountByAddress: 'SELECT * FROM accounts WHERE address = ?',
+  accountById: 'SELECT * FROM accounts WHERE id = ?',
+  listAccounts: 'SELECT * FROM accounts ORDER BY address',
+  listAccountsOfDomain: `SELECT a.* FROM accounts a JOIN domains d ON d.id = a.domain_id
+                         WHERE d.name = ? ORDER BY a.address`,
+  deleteAccount: 'DELETE FROM accounts WHERE address = ?',
+  setPassword: 'UPDATE accounts SET password_hash = ? WHERE address = ?',
+  setQuota: 'UPDATE accounts SET quota_bytes = ? WHERE address = ?',
+  addUsage: 'UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?',
+
+  // Aliases
+  insertAliasTarget: 'INSERT INTO aliases (domain_id, source, target) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  aliasTargets: 'SELECT target FROM aliases WHERE source = ? ORDER BY id',
+  deleteAlias: 'DELETE FROM aliases WHERE source = ?',
+  deleteAliasTarget: 'DELETE FROM aliases WHERE source = ? AND target = ?',
+  listAliases: 'SELECT source, target FROM aliases ORDER BY source, id',
+  listAliasesOfDomain: `SELECT a.source, a.target FROM aliases a JOIN domains d ON d.id = a.domain_id
+                        WHERE d.name = ? ORDER BY a.source, a.id`,
+
+  // Counters
+  getCounter: 'SELECT value FROM counters WHERE name = ?',
+  setCounter: `INSERT INTO counters (name, value) VALUES (?, ?)
+               ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+
+  // Mailboxes
+  insertMailbox: `INSERT INTO mailboxes (account_id, name, special_use, subscribed, uid_validity)
+                  VALUES (?, ?, ?, 1, ?)`,
+  listMailboxes: `SELECT m.*, (SELECT count(*) FROM messages WHERE mailbox_id = m.id) AS message_count
+                  FROM mailboxes m WHERE account_id = ? ORDER BY id`,
+  getMailbox: `SELECT m.*, (SELECT count(*) FROM messages WHERE mailbox_id = m.id) AS message_count
+               FROM mailboxes m WHERE account_id = ? AND name = ?`,
+  mailboxId: 'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',
+  /** Allocates the next UID and mod-sequence in one step (inside the write
+   * transaction, so concurrent deliveries and processes serialize on it). */
+  bumpMailbox: `UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1
+                WHERE id = ? RETURNING uid_next - 1 AS uid, highest_modseq AS modseq`,
+
+  // Messages and blobs
+  insertMessage: `INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_id)
+                  VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  listMessages: 'SELECT * FROM messages WHERE mailbox_id = ? ORDER BY uid',
+  /** An existing blob with the same id (same bytes) is reused as it is. */
+  insertBlob: 'INSERT INTO blobs (id, size, content, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+  getBlob: 'SELECT size, content FROM blobs WHERE id = ?',
+} as const;
+
+export type Statements = { [K in keyof typeof SQL]: StatementSync };
+
+export function prepareStatements(db: DatabaseSync): Statements {
+  const out = {} as Record<string, StatementSync>;
+  for (const [k, sql] of Object.entries(SQL)) out[k] = db.prepare(sql);
+  return out as Statements;
+}

@@ -89,7 +89,7 @@ describe('inbound SMTP', () => {
     c.write('MAIL FROM:<b@sender.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT 0 LAST\r\n');
     assert.deepEqual([(await c.reply()).code, (await c.reply()).code, (await c.reply()).code], [250, 250, 250]);
     // BDAT without a transaction: the chunk is read and dropped, the session stays in sync.
-    c.write('BDAT 5\r\nNOOP\r\n');
+    c.write('BDAT 6\r\nNOOP\r\n');
     assert.match((await c.reply()).text, /^503 5\.5\.1/);
     assert.equal((await c.cmd('NOOP')).code, 250);
     c.close();

@@ -34,7 +34,7 @@ type Verb = Command['verb'];
 /** Per state, the commands it allows; anything else gets 503 5.5.1 (convention 1). */
 const ALLOWED: Record<SessionState, ReadonlySet<Verb>> = {
   fresh: new Set<Verb>(['EHLO', 'HELO', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH']),
-  greeted: new Set<Verb>(['EHLO', 'HELO', 'MAIL', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH', 'BDAT']),
+  greeted: new Set<Verb>(['EHLO', 'HELO', 'MAIL', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'STARTTLS', 'AUTH']),
   mail: new Set<Verb>(['EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP']),
   rcpt: new Set<Verb>(['EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT', 'NOOP', 'RSET', 'QUIT', 'VRFY', 'EXPN', 'HELP']),
   bdat: new Set<Verb>(['BDAT', 'NOOP', 'RSET', 'QUIT']),
@@ -49,9 +49,7 @@ export async function handleLine(s: SmtpSession, raw: Buffer): Promise<void> {
   if (!parsed.ok) return junk(s, parsed.reply);
   const cmd = parsed.command;
   if (!ALLOWED[s.state].has(cmd.verb)) return outOfSequence(s, cmd);
-  if (JUNK.has(cmd.verb) && ++s.junkCount > s.config.limits.junk_commands) {
-    return s.close(R.tooManyJunkCommands);
-  }
+  if (JUNK.has(cmd.verb) && ++s.junkCount > s.config.limits.junk_commands) return s.close(R.tooManyJunkCommands);
   switch (cmd.verb) {
     case 'EHLO':
     case 'HELO':
@@ -84,9 +82,11 @@ export async function handleLine(s: SmtpSession, raw: Buffer): Promise<void> {
   }
 }
 
+/** An error or a command that moves no mail; past the limit the session ends
+ * with 421 instead of the reply (a client looping on errors is cut off). */
 function junk(s: SmtpSession, r: Reply): void {
+  if (++s.junkCount > s.config.limits.junk_commands) return s.close(R.tooManyJunkCommands);
   s.send(r);
-  if (++s.junkCount > s.config.limits.junk_commands) s.close(R.tooManyJunkCommands);
 }
 
 function outOfSequence(s: SmtpSession, cmd: Command): void {
@@ -120,8 +120,8 @@ function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): void {
   const limits = s.config.limits;
   const unknown = Object.keys(cmd.params.other);
   if (unknown.length > 0) return junk(s, R.paramNotRecognized(`MAIL parameter ${unknown[0]} not recognized`));
-  // RFC 6531 §3.4: a non-ASCII address needs the SMTPUTF8 parameter.
-  if (cmd.utf8 && !cmd.params.smtputf8) return void s.send(R.badEncodingNeeded);
+  // RFC 6531 §3.5: a non-ASCII address needs the SMTPUTF8 parameter (550 5.6.7 for MAIL, 553 5.6.7 for RCPT).
+  if (cmd.utf8 && !cmd.params.smtputf8) return void s.send(R.smtputf8Required);
   // RFC 1870 §6.1: a declared size over our fixed limit is refused up front.
   if (cmd.params.size !== null && cmd.params.size > limits.message_size) return void s.send(R.messageTooLarge);
   s.tx = {

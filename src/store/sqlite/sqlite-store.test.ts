@@ -256,7 +256,7 @@ describe('SqliteStore', () => {
         seen.add(/^Subject: (\S+)/.exec(bytes.toString())![1]!);
       }
       for (const id of acked) assert.ok(seen.has(id), `acknowledged ${id} is stored`);
-      assert.ok(acked.length > 300);
+      assert.ok(acked.length >= 300, `only ${acked.length} acknowledged before the kill`);
     } finally {
       await s.close();
     }

@@ -22,11 +22,14 @@ export interface StartOptions {
   logger: Logger;
   /** Injected clock (tests). */
   now?: () => Date;
+  /** Wraps the opened store (tests inject storage faults this way). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
   const log = opts.logger;
-  const store = await openSqliteStore({ dataDir: config.data_dir, now: opts.now });
+  const opened = await openSqliteStore({ dataDir: config.data_dir, now: opts.now });
+  const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const limits = new ConnectionLimits(config.limits.connections, config.limits.connections_per_ip);
   const resolver = new RecipientResolver(store, { recipientDelimiter: config.delivery.recipient_delimiter });
   const backend = new LocalDelivery(store, resolver, log);

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { hashPassword } from '../../src/auth/password.ts';
 import { tempDir } from './temp-dir.ts';
+import type { Store } from '../../src/store/store.ts';
 
 export interface TestServer {
   server: RunningServer;
@@ -25,6 +26,8 @@ export interface TestServerOptions {
   users?: Record<string, string>;
   quotas?: Record<string, number>;
   aliases?: Record<string, string[]>;
+  /** Passed to startServer: wrap the store (fault injection). */
+  wrapStore?: (store: Store) => Store;
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
@@ -34,7 +37,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const config = parseConfig(withListen, 'test.toml');
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line)) });
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, wrapStore: o.wrapStore });
   const store = server.store;
   for (const d of o.domains ?? ['example.org']) await store.addDomain(d);
   for (const [address, pw] of Object.entries(o.users ?? {})) {

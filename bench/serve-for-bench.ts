@@ -1,0 +1,214 @@
+// Starts Mailroom for a benchmark, in its own process so that its memory can
+// be measured apart from the load generator: a fresh temporary data directory,
+// a config built with parseConfig (SMTP on 127.0.0.1, an ephemeral port unless
+// --port, connection limits raised for 50+ sessions from one IP), startServer,
+// then domain example.org and accounts user1..user100@example.org added
+// through the Store. Prints one JSON line on stdout when ready:
+// {"ready":true,"port":N,"pid":P,"dataDir":"…"} — or {"ready":false,"error":"…"}
+// and exit code 1 if the server's modules are missing or fail. On SIGTERM,
+// SIGINT or (with --exit-with-stdin) stdin closing it prints {"stored":N} (messages in the accounts'
+// INBOXes, to check accepted = stored), closes the server, deletes the data
+// directory (unless --keep) and exits. Written against APIs still in progress:
+// everything is looked up defensively.
+//
+// Run: node bench/serve-for-bench.ts [--port 0] [--users 100] [--domain example.org]
+//      [--data-dir DIR] [--keep] [--log info|warn|…] [--max-lifetime 1h] [--exit-with-stdin]
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseDuration } from './smtp-load.ts';
+
+const SRC = new URL('../src/', import.meta.url);
+
+/** The parts of the server's API this script uses, typed loosely on purpose. */
+interface BenchStore {
+  addDomain(name: string): Promise<unknown>;
+  addAccount(a: { address: string; passwordHash: string; quotaBytes: number }): Promise<{ id: number }>;
+  getAccount?(address: string): Promise<{ id: number } | null>;
+  getMailbox?(accountId: number, name: string): Promise<{ messageCount: number } | null>;
+  close?(): Promise<void>;
+}
+interface Running {
+  ports?: { smtp?: number };
+  store?: BenchStore;
+  close(reason?: string): Promise<void>;
+}
+
+process.stdout.on('error', () => {}); // a parent that stopped reading must not crash us
+
+function out(obj: unknown): void {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+async function importSrc(rel: string): Promise<Record<string, unknown>> {
+  const url = new URL(rel, SRC);
+  if (!fs.existsSync(url)) throw new Error(`${path.join('src', rel)} does not exist yet`);
+  return (await import(url.href)) as Record<string, unknown>;
+}
+
+function fn<T>(mod: Record<string, unknown>, name: string, where: string): T {
+  const f = mod[name];
+  if (typeof f !== 'function') throw new Error(`${where} does not export ${name}()`);
+  return f as T;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '0' },
+      users: { type: 'string', default: '100' },
+      domain: { type: 'string', default: 'example.org' },
+      'data-dir': { type: 'string' },
+      keep: { type: 'boolean' },
+      'exit-with-stdin': { type: 'boolean' },
+      log: { type: 'string', default: 'info' },
+      'max-lifetime': { type: 'string', default: '1h' },
+    },
+  });
+  const port = Number(values.port);
+  const users = Number(values.users);
+  const domain = values.domain!;
+  const ownDir = !values['data-dir'];
+  const dataDir = values['data-dir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-bench-'));
+  const removeDir = () => {
+    if (ownDir && !values.keep) fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  let running: Running | null = null;
+  try {
+    const load = await importSrc('config/load.ts');
+    const parseConfig = fn<(toml: string, source: string) => unknown>(load, 'parseConfig', 'src/config/load.ts');
+    const srv = await importSrc('server/server.ts');
+    const startServer = fn<(config: unknown, opts: { logger: unknown }) => Promise<Running>>(srv, 'startServer', 'src/server/server.ts');
+
+    // Logs go to a file in the data dir: the server still pays for writing
+    // them (as Postfix pays for its maillog), but not through our stdout pipe.
+    // Not { recursive: true }: on Node 24 that spins forever when mkdir answers
+    // ENOENT under a parent that exists (e.g. a path under /proc).
+    try {
+      fs.mkdirSync(dataDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const logStream = fs.createWriteStream(path.join(dataDir, 'mailroom.log'), { flags: 'a' });
+    logStream.on('error', (err) => process.stderr.write(`serve-for-bench: log file: ${err.message}\n`));
+    let logger: unknown = undefined;
+    try {
+      const logMod = await importSrc('log/logger.ts');
+      const createLogger = fn<(o: { level?: string; write?: (l: string) => void }) => unknown>(logMod, 'createLogger', 'src/log/logger.ts');
+      logger = createLogger({ level: values.log, write: (l) => void logStream.write(l) });
+    } catch (err) {
+      throw new Error(`no logger: ${(err as Error).message}`);
+    }
+
+    const toml = (limits: boolean) =>
+      [
+        `hostname = "bench.localdomain"`,
+        `data_dir = ${JSON.stringify(dataDir)}`,
+        `[listen]`,
+        `smtp = "127.0.0.1:${port}"`,
+        ...(limits ? [`[limits]`, `connections = 5000`, `connections_per_ip = 5000`] : []),
+        `[log]`,
+        `level = ${JSON.stringify(values.log)}`,
+      ].join('\n') + '\n';
+    let config: unknown;
+    try {
+      config = parseConfig(toml(true), 'serve-for-bench');
+    } catch (err) {
+      // The limit keys may be named differently by now: try without them (50
+      // sessions from one IP may then hit the per-IP limit; the bench will say so).
+      process.stderr.write(`serve-for-bench: config with raised limits refused (${(err as Error).message}); trying defaults\n`);
+      config = parseConfig(toml(false), 'serve-for-bench');
+    }
+
+    running = await startServer(config, { logger });
+    const smtpPort = running.ports?.smtp;
+    if (!smtpPort) throw new Error('startServer did not report ports.smtp');
+
+    let store = running.store;
+    let ownStore = false;
+    if (!store) {
+      // Older server shape without `store`: open the SQLite store directly.
+      const sq = await importSrc('store/sqlite/index.ts');
+      const openSqliteStore = fn<(o: { dataDir: string }) => Promise<BenchStore>>(sq, 'openSqliteStore', 'src/store/sqlite/index.ts');
+      store = await openSqliteStore({ dataDir });
+      ownStore = true;
+    }
+    let passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hiZW5jaGJlbmNo$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    try {
+      const pw = await importSrc('auth/password.ts');
+      passwordHash = await fn<(p: string) => Promise<string>>(pw, 'hashPassword', 'src/auth/password.ts')('bench-password');
+    } catch {
+      /* a placeholder hash is fine: the bench does not authenticate */
+    }
+    const ignoreExists = (err: unknown) => {
+      if ((err as { code?: string }).code !== 'exists') throw err;
+    };
+    await store.addDomain(domain).catch(ignoreExists);
+    const accountIds: number[] = [];
+    for (let i = 1; i <= users; i++) {
+      const address = `user${i}@${domain}`;
+      try {
+        accountIds.push((await store.addAccount({ address, passwordHash, quotaBytes: 0 })).id);
+      } catch (err) {
+        ignoreExists(err);
+        const a = await store.getAccount?.(address);
+        if (a) accountIds.push(a.id);
+      }
+    }
+    if (ownStore) await store.close?.();
+
+    out({ ready: true, port: smtpPort, pid: process.pid, dataDir, users });
+
+    let stopping = false;
+    const stop = async (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      try {
+        // Count what was stored, to compare with what the load generator saw accepted.
+        const s = running!.store;
+        if (s?.getMailbox) {
+          let stored = 0;
+          for (const id of accountIds) stored += (await s.getMailbox(id, 'INBOX'))?.messageCount ?? 0;
+          out({ stored });
+        }
+      } catch (err) {
+        out({ storedError: (err as Error).message });
+      }
+      try {
+        await running!.close(why);
+      } catch (err) {
+        process.stderr.write(`serve-for-bench: close failed: ${(err as Error).message}\n`);
+      }
+      logStream.end();
+      removeDir();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    if (values['exit-with-stdin']) {
+      // The parent holds our stdin: if it dies, so do we.
+      process.stdin.on('end', () => void stop('stdin closed'));
+      process.stdin.on('error', () => void stop('stdin error'));
+      process.stdin.resume();
+    }
+    // Bounded: never outlive a forgotten benchmark.
+    setTimeout(() => void stop('max lifetime'), parseDuration(values['max-lifetime']!)).unref();
+  } catch (err) {
+    out({ ready: false, error: err instanceof Error ? err.message : String(err) });
+    try {
+      await running?.close('startup failed');
+    } catch {
+      /* ignore */
+    }
+    removeDir();
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  out({ ready: false, error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

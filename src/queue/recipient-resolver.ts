@@ -3,7 +3,7 @@
 // (plus-addressing), then the domain's catch-all `@domain`. Aliases expand
 // recursively (bounded depth, loop-safe). `postmaster@` any local domain, and
 // the bare `<postmaster>`, always resolve (RFC 5321 §4.5.1).
-import type { Account, Store } from '../store/store.ts';
+import { StoreError, type Account, type Alias, type Store } from '../store/store.ts';
 
 export type Resolution =
   | { kind: 'local'; accounts: Account[]; remote: string[] }
@@ -35,7 +35,8 @@ export class RecipientResolver {
       if (!first) return { kind: 'not_local' };
       domain = first.name;
     }
-    if (!(await this.#store.hasDomain(domain))) return { kind: 'not_local' };
+    // Address literals ([192.0.2.1]) are never our domains (no relay through them).
+    if (domain.startsWith('[') || !(await this.#hasDomain(domain))) return { kind: 'not_local' };
     const accounts = new Map<number, Account>();
     const remote = new Set<string>();
     const found = await this.#expand(`${local}@${domain}`, 0, new Set(), accounts, remote);
@@ -52,23 +53,23 @@ export class RecipientResolver {
     if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return true; // a loop reaches nothing new
     seen.add(address);
     const [local, domain] = splitAddress(address);
-    if (depth > 0 && !(await this.#store.hasDomain(domain))) {
+    if (depth > 0 && !(await this.#hasDomain(domain))) {
       remote.add(address);
       return true;
     }
     for (const candidate of this.#candidates(local, domain)) {
-      const alias = await this.#store.getAlias(candidate);
+      const alias = await this.#getAlias(candidate);
       if (alias) {
         for (const t of alias.targets) await this.#expand(t, depth + 1, seen, accounts, remote);
         return true;
       }
-      const account = await this.#store.getAccount(candidate);
+      const account = await orNull(this.#store.getAccount(candidate));
       if (account) {
         accounts.set(account.id, account);
         return true;
       }
     }
-    const catchAll = await this.#store.getAlias(`@${domain}`);
+    const catchAll = await this.#getAlias(`@${domain}`);
     if (catchAll) {
       for (const t of catchAll.targets) {
         // A target written `@other.example` keeps the local part (domain rewrite).
@@ -78,6 +79,15 @@ export class RecipientResolver {
       return true;
     }
     return false;
+  }
+
+  /** A name the store finds malformed (e.g. a trailing dot) is simply not ours. */
+  async #hasDomain(domain: string): Promise<boolean> {
+    return (await orNull(this.#store.hasDomain(domain))) ?? false;
+  }
+
+  #getAlias(source: string): Promise<Alias | null> {
+    return orNull(this.#store.getAlias(source));
   }
 
   #candidates(local: string, domain: string): string[] {
@@ -97,6 +107,16 @@ export class RecipientResolver {
     if (inDomain.length > 0) return inDomain[0];
     const all = await this.#store.listAccounts();
     return all[0] ?? null;
+  }
+}
+
+/** StoreError('invalid') on a lookup means "no such thing"; other errors propagate. */
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof StoreError && err.code === 'invalid') return null;
+    throw err;
   }
 }
 

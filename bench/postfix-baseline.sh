@@ -18,6 +18,9 @@
 # Environment: PORT=2526 BASE=/tmp/mailroom-postfix-bench SESSIONS=50
 #   MESSAGES=200 (per session) SIZE=10k RCPTS=1 USERS=100 BDAT= (1 = use BDAT)
 #   DELIVERY_TIMEOUT=600 (seconds to wait for Maildir delivery) KEEP= (1 = leave it running)
+#   EXTRA_MAIN_CF= (lines appended to main.cf, e.g. "in_flow_delay = 0" to see
+#   acceptance without Postfix's flow control, which by default pauses smtpd
+#   up to 1 s per message while delivery lags behind arrivals)
 set -euo pipefail
 
 PORT=${PORT:-2526}
@@ -30,6 +33,7 @@ USERS=${USERS:-100}
 BDAT=${BDAT:-}
 DELIVERY_TIMEOUT=${DELIVERY_TIMEOUT:-600}
 KEEP=${KEEP:-}
+EXTRA_MAIN_CF=${EXTRA_MAIN_CF:-}
 JSON=
 [[ "${1:-}" == "--json" ]] && JSON=1
 
@@ -147,6 +151,7 @@ smtpd_client_connection_rate_limit = 0
 smtpd_client_message_rate_limit = 0
 smtpd_client_recipient_rate_limit = 0
 EOF
+[[ -n "$EXTRA_MAIN_CF" ]] && printf '%s\n' "$EXTRA_MAIN_CF" >>"$ETC/main.cf"
 
 # Debian's master.cf without chroot (our queue directory has no chroot files)
 # and with the only inet service on 127.0.0.1:$PORT.

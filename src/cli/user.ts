@@ -1,27 +1,33 @@
-// `mailroom user add|list|remove|passwd|quota`: the accounts mail is delivered
-// to. Passwords come from --password-stdin or an echo-free prompt, never from
-// the command line, and are stored as argon2id hashes (auth/password.ts).
+// `mailroom user add|list|remove|passwd|quota|app-password|sender`: the
+// accounts mail is delivered to. Passwords come from --password-stdin or an
+// echo-free prompt, never from the command line, and are stored as an
+// argon2id hash plus SCRAM-SHA-256 keys (auth/credentials.ts). App passwords
+// and sender grants have their own files (user-app-password.ts, user-sender.ts).
 // `user list` prints one account per line: address, quota and space used,
 // separated by tabs (sizes like "2G", or exact bytes with --bytes).
 
-import { hashPassword } from '../auth/password.ts';
+import { hashCredentials, scramSaltOf } from '../auth/credentials.ts';
 import { UnitError, formatSize, formatSizeApprox, parseSize } from '../config/units.ts';
 import { StoreError } from '../store/store.ts';
-import type { Store } from '../store/store.ts';
 import { addressArg, domainArg, domainOfAddress } from './address.ts';
 import type { Command, CommandContext } from './context.ts';
 import { CliError, EXIT_OK, UsageError, expectArgs, fromStoreError, requireConfiguredDomain, withStore } from './context.ts';
 import { newPassword } from './password-input.ts';
+import { requireUser } from './user-lookup.ts';
+import { appPasswordSubcommand } from './user-app-password.ts';
+import { senderSubcommand } from './user-sender.ts';
 
 export const userCommand: Command = {
   name: 'user',
-  summary: 'add, list or remove users; change their password or quota',
+  summary: 'add, list or remove users; their password, quota, app passwords and senders',
   usage: `usage:
   mailroom user add ADDRESS [--quota SIZE] [--password-stdin]
   mailroom user list [DOMAIN] [--bytes]
   mailroom user remove ADDRESS
   mailroom user passwd ADDRESS [--password-stdin]
   mailroom user quota ADDRESS SIZE
+  mailroom user app-password add|list|remove ADDRESS [NAME]
+  mailroom user sender add|remove|list ADDRESS [SENDER]
 
   add     create an account (its domain must exist) with the standard mailboxes
           (INBOX, Sent, Drafts, Junk, Trash, Archive). --quota defaults to
@@ -30,6 +36,18 @@ export const userCommand: Command = {
   remove  delete the account and all its mail
   passwd  set a new password
   quota   set the quota
+  app-password add ADDRESS NAME
+          create a password for one device or app (NAME, e.g. "phone") and
+          print it once; it works wherever the main password does
+  app-password list ADDRESS
+          print "name<TAB>created" per app password
+  app-password remove ADDRESS NAME
+          revoke one app password
+  sender add|remove ADDRESS SENDER
+          let the user send as SENDER (local@domain, or @domain for a whole
+          domain) besides their own address and aliases that reach them
+  sender list ADDRESS
+          print the extra senders, one per line
 
   The password is asked twice on the terminal with echo off, or read from the
   first line of standard input with --password-stdin.
@@ -57,10 +75,17 @@ export const userCommand: Command = {
         return passwd(ctx, rest);
       case 'quota':
         return quota(ctx, rest);
+      case 'app-password':
+        return appPasswordSubcommand(ctx, rest);
+      case 'sender':
+        return senderSubcommand(ctx, rest);
       case undefined:
-        throw new UsageError('missing subcommand: add, list, remove, passwd or quota', 'user');
+        throw new UsageError('missing subcommand: add, list, remove, passwd, quota, app-password or sender', 'user');
       default:
-        throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: expected add, list, remove, passwd or quota`, 'user');
+        throw new UsageError(
+          `unknown subcommand ${JSON.stringify(sub)}: expected add, list, remove, passwd, quota, app-password or sender`,
+          'user',
+        );
     }
   },
 };
@@ -84,9 +109,9 @@ async function add(ctx: CommandContext, args: string[]): Promise<number> {
     await requireConfiguredDomain(store, domainOfAddress(address));
     if (await store.getAccount(address)) throw new CliError(`user ${address} already exists`);
     // Ask for the password only once the account can be created.
-    const passwordHash = await hashPassword(await newPassword(ctx.options['password-stdin'] === true));
+    const credentials = await hashCredentials(await newPassword(ctx.options['password-stdin'] === true));
     try {
-      await store.addAccount({ address, passwordHash, quotaBytes });
+      await store.addAccount({ address, ...credentials, quotaBytes });
     } catch (err) {
       if (err instanceof StoreError && err.code === 'exists') throw new CliError(`user ${address} already exists`);
       throw fromStoreError(err);
@@ -129,10 +154,12 @@ async function passwd(ctx: CommandContext, args: string[]): Promise<number> {
   const [text] = expectArgs(args, 1, 'user', 'ADDRESS');
   const address = addressArg(text, 'user');
   return withStore(ctx.config(), async (store) => {
-    await requireUser(store, address);
-    const passwordHash = await hashPassword(await newPassword(ctx.options['password-stdin'] === true));
+    const account = await requireUser(store, address);
+    // Keep the account's SCRAM salt so its app passwords keep working with SCRAM (auth/credentials.ts).
+    const scramSalt = scramSaltOf(account.scram, await store.listAppPasswords(account.id));
+    const credentials = await hashCredentials(await newPassword(ctx.options['password-stdin'] === true), { scramSalt });
     try {
-      await store.setPassword(address, passwordHash);
+      await store.setPassword(address, credentials.passwordHash, credentials.scram);
     } catch (err) {
       throw fromStoreError(err);
     }
@@ -155,10 +182,4 @@ async function quota(ctx: CommandContext, args: string[]): Promise<number> {
     ctx.out(`set the quota of ${address} to ${bytes === 0 ? 'unlimited' : formatSize(bytes)}`);
     return EXIT_OK;
   });
-}
-
-async function requireUser(store: Store, address: string): Promise<void> {
-  if (await store.getAccount(address)) return;
-  await requireConfiguredDomain(store, domainOfAddress(address));
-  throw new CliError(`no user ${address}`);
 }

@@ -60,6 +60,6 @@ function renderEntry(e: SchemaEntry): string[] {
   return out;
 }
 
-function toToml(v: string | number): string {
-  return typeof v === 'number' ? String(v) : JSON.stringify(v);
+function toToml(v: string | number | boolean): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }

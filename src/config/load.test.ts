@@ -45,6 +45,16 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525', () => {
       shutdown_grace: 30_000,
     },
     delivery: { recipient_delimiter: '+' },
+    auth: {
+      max_failures_per_ip: 10,
+      max_failures_per_account: 20,
+      failure_window: 15 * 60_000,
+      lockout: 15 * 60_000,
+      slowdown: 1000,
+      slowdown_after: 3,
+      slowdown_max: 5000,
+      allow_plaintext_loopback: false,
+    },
     smtp: { bare_newline: 'reject' },
     log: { level: 'info' },
   });

@@ -8,14 +8,14 @@
 import { hostname } from 'node:os';
 import type { Config, ListenAddress } from './types.ts';
 import type { ValueType } from './values.ts';
-import { delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
+import { boolean, delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
 
 export interface SchemaEntry<T = unknown> {
   /** Dotted key path, e.g. `limits.recipients`. */
   readonly path: string;
   readonly type: ValueType<T>;
   /** Default as written in TOML; undefined = the key is absent unless set. */
-  readonly default: string | number | undefined;
+  readonly default: string | number | boolean | undefined;
   /** A default computed at start-up (replaces `default`); `shown` is its doc. */
   readonly dynamicDefault?: { readonly shown: string; readonly get: () => string };
   /** Used instead of `default` only when there is no configuration file at all. */
@@ -47,6 +47,13 @@ export const SECTIONS: readonly SchemaSection[] = [
   { name: 'limits', doc: ['Limits on what one client can make the server do (each has its own SMTP reply).'] },
   { name: 'timeouts', doc: ['Deadlines. Durations are written "250ms", "30s", "5m", "1h", "2d" or combined ("1h30m").'] },
   { name: 'delivery', doc: ['Delivery to local accounts.'] },
+  {
+    name: 'auth',
+    doc: [
+      'Logins (SMTP AUTH, and IMAP/POP3 later): brute-force protection shared by every',
+      'protocol. Failures are counted per client IP and per account in a sliding window.',
+    ],
+  },
   { name: 'smtp', doc: ['SMTP protocol behaviour.'] },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
 ];
@@ -165,6 +172,56 @@ export const SCHEMA = [
     type: delimiters(),
     default: '+',
     doc: 'Separates user and tag: mail to "user+tag@domain" goes to user@domain; "" turns it off.',
+  },
+  {
+    path: 'auth.max_failures_per_ip',
+    type: wholeNumber({ min: 1 }),
+    default: 10,
+    doc: 'Failed logins from one client IP (IPv6: its /64) within failure_window before it is locked out.',
+    notes: ['A locked-out client gets "421 4.7.0" and is disconnected.'],
+  },
+  {
+    path: 'auth.max_failures_per_account',
+    type: wholeNumber({ min: 1 }),
+    default: 20,
+    doc: 'Failed logins for one account, from any IP, within failure_window before the account is locked out.',
+    notes: ['While locked out even the right password is refused; a successful login clears the count.'],
+  },
+  {
+    path: 'auth.failure_window',
+    type: duration({ min: 1 }),
+    default: '15m',
+    doc: 'How far back failed logins are counted.',
+  },
+  {
+    path: 'auth.lockout',
+    type: duration({ min: 1 }),
+    default: '15m',
+    doc: 'How long a locked-out client IP or account is refused.',
+  },
+  {
+    path: 'auth.slowdown',
+    type: duration({ min: 0 }),
+    default: '1s',
+    doc: 'Delay added per failed login beyond slowdown_after, before the failure is answered; "0s" turns it off.',
+  },
+  {
+    path: 'auth.slowdown_after',
+    type: wholeNumber({ min: 0 }),
+    default: 3,
+    doc: 'Failed logins in the window before failures are answered slowly.',
+  },
+  {
+    path: 'auth.slowdown_max',
+    type: duration({ min: 0 }),
+    default: '5s',
+    doc: 'Longest delay before a failed login is answered.',
+  },
+  {
+    path: 'auth.allow_plaintext_loopback',
+    type: boolean(),
+    default: false,
+    doc: 'Allow logins without TLS from 127.0.0.0/8 and ::1 (tests and local scripts).',
   },
   {
     path: 'smtp.bare_newline',

@@ -52,6 +52,24 @@ export interface Config {
     /** Separates user and tag in `user+tag@domain` (plus-addressing); "" disables. */
     recipient_delimiter: string;
   };
+  auth: {
+    /** Failed logins from one client IP (IPv6: its /64) within `failure_window` before it is locked out. */
+    max_failures_per_ip: number;
+    /** Failed logins for one account (from anywhere) within `failure_window` before it is locked out. */
+    max_failures_per_account: number;
+    /** Sliding window in which failures are counted, ms. */
+    failure_window: number;
+    /** How long a locked-out IP or account is refused, ms. */
+    lockout: number;
+    /** Added delay per failure beyond `slowdown_after`, ms (applied before answering a failure). */
+    slowdown: number;
+    /** Failures in the window before answers to failures are slowed down. */
+    slowdown_after: number;
+    /** Longest delay before answering a failure, ms. */
+    slowdown_max: number;
+    /** Allow AUTH/LOGIN without TLS from 127.0.0.0/8 and ::1 (tests, local scripts). */
+    allow_plaintext_loopback: boolean;
+  };
   smtp: {
     /** Bare CR or LF in message content: always rejected (SMTP smuggling); kept as a key for visibility. */
     bare_newline: 'reject';

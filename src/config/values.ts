@@ -64,6 +64,17 @@ export function duration(floor: Floor): ValueType<number> {
   };
 }
 
+/** true or false (a TOML boolean, not a string). */
+export function boolean(): ValueType<boolean> {
+  return {
+    expected: 'true or false',
+    parse(raw) {
+      if (typeof raw === 'boolean') return raw;
+      throw new UnitError(`expected true or false, got ${show(raw)}`);
+    },
+  };
+}
+
 /** One of a fixed set of strings. */
 export function oneOf<const T extends string>(choices: readonly T[]): ValueType<T> {
   const expected = choices.length === 1 ? JSON.stringify(choices[0]) : `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`;

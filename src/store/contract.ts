@@ -10,6 +10,7 @@ import { DEFAULT_MAILBOXES, StoreError, type Account, type Store } from './store
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+const SCRAM = 'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0$c3RvcmVka2V5:c2VydmVya2V5';
 
 /** Resolves if `p` rejects with StoreError(code). */
 async function rejectsWith(p: Promise<unknown>, code: StoreError['code']): Promise<void> {
@@ -157,6 +158,102 @@ export function storeContract(name: string, open: OpenStore): void {
         const b = await account('bob@example.com');
         const after = (await store.getMailbox(b.id, 'INBOX'))!.uidValidity;
         assert.ok(after > before, `${after} > ${before}`);
+      });
+    });
+
+    describe('SCRAM keys', () => {
+      it('stores them with the account and replaces or clears them with the password', async () => {
+        await store.addDomain('example.com');
+        const a = await store.addAccount({ address: 'a@example.com', passwordHash: HASH, quotaBytes: 0, scram: SCRAM });
+        assert.equal(a.scram, SCRAM);
+        assert.equal((await store.getAccount('a@example.com'))?.scram, SCRAM);
+        const b = await store.addAccount({ address: 'b@example.com', passwordHash: HASH, quotaBytes: 0 });
+        assert.equal(b.scram ?? null, null);
+        await store.setPassword('b@example.com', 'h2', SCRAM);
+        assert.equal((await store.getAccountById(b.id))?.scram, SCRAM);
+        // A new password without keys must not leave the old password's keys usable.
+        await store.setPassword('a@example.com', 'h3');
+        const after = await store.getAccount('a@example.com');
+        assert.equal(after?.passwordHash, 'h3');
+        assert.equal(after?.scram ?? null, null);
+        await rejectsWith(store.addAccount({ address: 'c@example.com', passwordHash: HASH, quotaBytes: 0, scram: '' }), 'invalid');
+      });
+    });
+
+    describe('app passwords', () => {
+      it('adds, lists oldest first with hashes, and removes one at a time', async () => {
+        const a = await account('a@example.com');
+        const p1 = await store.addAppPassword(a.id, 'phone', 'hash1', SCRAM);
+        assert.equal(p1.name, 'phone');
+        assert.ok(p1.createdAt instanceof Date);
+        assert.ok(Number.isInteger(p1.id));
+        await store.addAppPassword(a.id, 'Laptop.Thunderbird', 'hash2', null);
+        const list = await store.listAppPasswords(a.id);
+        assert.deepEqual(
+          list.map((p) => [p.name, p.passwordHash, p.scram]),
+          [
+            ['phone', 'hash1', SCRAM],
+            ['Laptop.Thunderbird', 'hash2', null],
+          ],
+        );
+        assert.equal(list[0]!.id, p1.id);
+        await store.removeAppPassword(a.id, 'phone');
+        assert.deepEqual((await store.listAppPasswords(a.id)).map((p) => p.name), ['Laptop.Thunderbird']);
+        await rejectsWith(store.removeAppPassword(a.id, 'phone'), 'not_found');
+      });
+
+      it('keeps names unique per account, not across accounts', async () => {
+        const a = await account('a@example.com');
+        const b = await account('b@example.com');
+        await store.addAppPassword(a.id, 'phone', 'h', null);
+        await rejectsWith(store.addAppPassword(a.id, 'phone', 'h', null), 'exists');
+        await store.addAppPassword(b.id, 'phone', 'h', null);
+        await store.removeAppPassword(b.id, 'phone');
+        assert.equal((await store.listAppPasswords(a.id)).length, 1, "b's removal leaves a's alone");
+      });
+
+      it('validates names and the account, and goes away with the account', async () => {
+        const a = await account('a@example.com');
+        for (const bad of ['', 'a b', 'x'.repeat(65), 'tab\t', 'naïve']) {
+          await rejectsWith(store.addAppPassword(a.id, bad, 'h', null), 'invalid');
+        }
+        await rejectsWith(store.addAppPassword(a.id, 'ok', '', null), 'invalid');
+        await rejectsWith(store.addAppPassword(a.id + 1000, 'phone', 'h', null), 'not_found');
+        assert.deepEqual(await store.listAppPasswords(a.id + 1000), []);
+        await store.addAppPassword(a.id, 'phone', 'h', null);
+        await store.removeAccount('a@example.com');
+        const again = await account('a@example.com');
+        assert.deepEqual(await store.listAppPasswords(again.id), []);
+        assert.deepEqual(await store.listAppPasswords(a.id), []);
+      });
+    });
+
+    describe('sender grants', () => {
+      it('adds addresses and @domains canonically, lists them sorted, removes them', async () => {
+        const a = await account('a@example.com');
+        await store.addSenderGrant(a.id, 'Sales@Example.COM');
+        await store.addSenderGrant(a.id, '@Other.Example');
+        await store.addSenderGrant(a.id, 'news@bücher.example');
+        assert.deepEqual(await store.listSenderGrants(a.id), ['@other.example', 'news@xn--bcher-kva.example', 'sales@example.com']);
+        await rejectsWith(store.addSenderGrant(a.id, 'sales@example.com'), 'exists');
+        await store.removeSenderGrant(a.id, 'SALES@example.com');
+        await rejectsWith(store.removeSenderGrant(a.id, 'sales@example.com'), 'not_found');
+        assert.deepEqual(await store.listSenderGrants(a.id), ['@other.example', 'news@xn--bcher-kva.example']);
+      });
+
+      it('validates addresses and the account; grants go away with the account', async () => {
+        const a = await account('a@example.com');
+        const b = await account('b@example.com');
+        for (const bad of ['', 'nope', '@', 'a b@example.com', '@bad..example']) {
+          await rejectsWith(store.addSenderGrant(a.id, bad), 'invalid');
+        }
+        await rejectsWith(store.addSenderGrant(a.id + 1000, 'x@example.com'), 'not_found');
+        await store.addSenderGrant(a.id, 'x@example.com');
+        await store.addSenderGrant(b.id, 'x@example.com');
+        assert.deepEqual(await store.listSenderGrants(b.id), ['x@example.com']);
+        await store.removeAccount('a@example.com');
+        assert.deepEqual(await store.listSenderGrants(a.id), []);
+        assert.deepEqual(await store.listSenderGrants(b.id), ['x@example.com']);
       });
     });
 

@@ -67,3 +67,15 @@ export function requireFlag(flag: string): string {
   }
   return flag;
 }
+
+/** An app password's name: what the user calls the device ("phone",
+ * "laptop-thunderbird"). Shown in logs and lists, so no spaces or controls. */
+export function requireAppPasswordName(name: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._@+-]{1,64}$/.test(name)) {
+    throw new StoreError('invalid', `invalid app password name: ${JSON.stringify(name)} (letters, digits and ._@+-, at most 64)`);
+  }
+  return name;
+}
+
+/** A sender grant: `local@domain`, or `@domain` for every address of the domain. */
+export const requireSenderGrant = requireAliasSource;

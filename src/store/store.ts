@@ -14,6 +14,10 @@ export interface Account {
   address: string;
   /** PHC string from auth/password.ts (argon2id). */
   passwordHash: string;
+  /** SCRAM-SHA-256 keys (auth/sasl/scram-keys.ts format), or null: the
+   * account was created before SCRAM existed and cannot use it until its
+   * password is set again. Always present from the SQLite store. */
+  scram?: string | null;
   /** Bytes; 0 = unlimited. */
   quotaBytes: number;
   /** Bytes of messages currently stored in this account's mailboxes. */
@@ -88,6 +92,21 @@ export interface DeliveredCopy {
   messageId: number;
 }
 
+/** A per-device password of an account, revocable on its own. */
+export interface AppPasswordInfo {
+  id: number;
+  /** Unique per account: letters, digits and `._@+-`, 1–64 characters. */
+  name: string;
+  createdAt: Date;
+}
+
+export interface AppPassword extends AppPasswordInfo {
+  /** argon2id PHC string, as Account.passwordHash. */
+  passwordHash: string;
+  /** SCRAM-SHA-256 keys, as Account.scram. */
+  scram: string | null;
+}
+
 export class StoreError extends Error {
   readonly code: 'not_found' | 'exists' | 'invalid' | 'disk_full' | 'unavailable';
   constructor(code: StoreError['code'], message: string) {
@@ -105,13 +124,28 @@ export interface Store {
   hasDomain(name: string): Promise<boolean>;
 
   // Accounts (the domain must exist: StoreError('not_found'))
-  addAccount(a: { address: string; passwordHash: string; quotaBytes: number }): Promise<Account>; // creates DEFAULT_MAILBOXES
+  addAccount(a: { address: string; passwordHash: string; quotaBytes: number; scram?: string | null }): Promise<Account>; // creates DEFAULT_MAILBOXES
   getAccount(address: string): Promise<Account | null>;
   getAccountById(id: number): Promise<Account | null>;
   listAccounts(domain?: string): Promise<Account[]>;
   removeAccount(address: string): Promise<void>;
-  setPassword(address: string, passwordHash: string): Promise<void>;
+  /** Replaces the password; the SCRAM keys are replaced too (cleared when `scram` is omitted,
+   * since keys of the old password must not keep working). */
+  setPassword(address: string, passwordHash: string, scram?: string | null): Promise<void>;
   setQuota(address: string, quotaBytes: number): Promise<void>;
+
+  // App passwords (unknown account: StoreError('not_found'))
+  addAppPassword(accountId: number, name: string, passwordHash: string, scram: string | null): Promise<AppPasswordInfo>; // 'exists' for a taken name
+  /** Oldest first, with their hashes (the authenticator checks each). */
+  listAppPasswords(accountId: number): Promise<AppPassword[]>;
+  removeAppPassword(accountId: number, name: string): Promise<void>; // 'not_found'
+
+  // Sender grants: envelope senders an account may use besides its own
+  // address (`local@domain`, or `@domain` for every address of a domain).
+  addSenderGrant(accountId: number, address: string): Promise<void>; // 'exists', 'not_found' (account)
+  removeSenderGrant(accountId: number, address: string): Promise<void>; // 'not_found'
+  /** Canonical (lower-case) addresses and `@domain`s, sorted. */
+  listSenderGrants(accountId: number): Promise<string[]>;
 
   // Aliases (the source's domain must exist)
   addAlias(source: string, targets: string[]): Promise<Alias>; // adds targets to an existing alias

@@ -84,8 +84,34 @@ CREATE TABLE counters (
 );
 `;
 
+// Authentication (RFC 4954 SMTP AUTH and later IMAP/POP3): SCRAM-SHA-256 keys
+// beside the argon2id hash (NULL for accounts made before: they cannot use
+// SCRAM until their password is set again), per-device app passwords, and the
+// extra envelope senders an account may use. Both tables go with their account.
+const V2 = `
+ALTER TABLE accounts ADD COLUMN scram TEXT;
+CREATE TABLE app_passwords (
+  id             INTEGER PRIMARY KEY,
+  account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+  password_hash  TEXT NOT NULL,
+  scram          TEXT,
+  created_at     INTEGER NOT NULL,
+  UNIQUE (account_id, name)
+);
+-- address is local@domain, or @domain for every address of that domain.
+CREATE TABLE sender_grants (
+  id          INTEGER PRIMARY KEY,
+  account_id  INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  address     TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  UNIQUE (account_id, address)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(V1) },
+  { version: 2, name: 'SCRAM keys, app passwords, sender grants', up: (db) => db.exec(V2) },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -1,7 +1,7 @@
 // Rows as SQLite returns them, and their conversion to the Store's types.
 // Times are stored as milliseconds since the epoch, flags space-separated.
 
-import type { Account, Alias, Domain, Mailbox, SpecialUse, StoredMessage } from '../store.ts';
+import type { Account, Alias, AppPassword, Domain, Mailbox, SpecialUse, StoredMessage } from '../store.ts';
 
 // Integers come back as numbers: every value here stays far below 2^53.
 export interface AccountRow {
@@ -9,6 +9,7 @@ export interface AccountRow {
   domain_id: number;
   address: string;
   password_hash: string;
+  scram: string | null;
   quota_bytes: number;
   used_bytes: number;
   created_at: number;
@@ -46,10 +47,24 @@ export function toAccount(r: AccountRow): Account {
     id: r.id,
     address: r.address,
     passwordHash: r.password_hash,
+    scram: r.scram,
     quotaBytes: r.quota_bytes,
     usedBytes: r.used_bytes,
     createdAt: new Date(r.created_at),
   };
+}
+
+export interface AppPasswordRow {
+  id: number;
+  account_id: number;
+  name: string;
+  password_hash: string;
+  scram: string | null;
+  created_at: number;
+}
+
+export function toAppPassword(r: AppPasswordRow): AppPassword {
+  return { id: r.id, name: r.name, createdAt: new Date(r.created_at), passwordHash: r.password_hash, scram: r.scram };
 }
 
 export function toMailbox(r: MailboxRow): Mailbox {

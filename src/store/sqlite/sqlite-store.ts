@@ -17,6 +17,8 @@ import {
   StoreError,
   type Account,
   type Alias,
+  type AppPassword,
+  type AppPasswordInfo,
   type DeliveredCopy,
   type DeliveryRequest,
   type Domain,
@@ -45,6 +47,7 @@ import {
   type MessageRow,
 } from './rows.ts';
 import { withTransaction } from './tx.ts';
+import * as creds from './credentials.ts';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -120,6 +123,7 @@ export class SqliteStore implements Store {
   readonly #writer: BatchWriter;
   readonly #now: () => Date;
   readonly #committer: GroupCommitter<DeliveryJob, DeliveredCopy[]>;
+  readonly #creds: creds.CredentialsDb;
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
 
@@ -131,6 +135,7 @@ export class SqliteStore implements Store {
     this.#now = opts.now;
     this.#writer = writer;
     this.#st = prepareStatements(db);
+    this.#creds = { db, st: this.#st, nowMs: () => this.#nowMs() };
     // One batch at a time goes to the worker; the next one gathers meanwhile.
     this.#committer = new GroupCommitter(
       async (jobs) => (await writer.run(jobs, this.#nowMs())) as Outcome<DeliveredCopy[]>[],
@@ -216,16 +221,17 @@ export class SqliteStore implements Store {
 
   // Accounts
 
-  addAccount(a: { address: string; passwordHash: string; quotaBytes: number }): Promise<Account> {
+  addAccount(a: { address: string; passwordHash: string; quotaBytes: number; scram?: string | null }): Promise<Account> {
     return this.#op('adding account', () => {
       const address = requireAddress(a.address);
       if (typeof a.passwordHash !== 'string') throw new StoreError('invalid', 'passwordHash must be a string');
+      const scram = creds.requireScram(a.scram);
       const quota = requireCount(a.quotaBytes, 'quotaBytes');
       return withTransaction(this.#db, () => {
         const domainId = this.#domainId(domainOf(address));
         let row: AccountRow;
         try {
-          row = this.#st.insertAccount.get(domainId, address, a.passwordHash, quota, this.#nowMs()) as unknown as AccountRow;
+          row = this.#st.insertAccount.get(domainId, address, a.passwordHash, scram, quota, this.#nowMs()) as unknown as AccountRow;
         } catch (err) {
           if (isConstraintError(err)) throw new StoreError('exists', `account exists: ${address}`);
           throw err;
@@ -268,11 +274,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  setPassword(address: string, passwordHash: string): Promise<void> {
+  setPassword(address: string, passwordHash: string, scram?: string | null): Promise<void> {
     return this.#op('setting password', () => {
       const a = requireAddress(address);
       if (typeof passwordHash !== 'string') throw new StoreError('invalid', 'passwordHash must be a string');
-      const res = withTransaction(this.#db, () => this.#st.setPassword.run(passwordHash, a));
+      const keys = creds.requireScram(scram);
+      const res = withTransaction(this.#db, () => this.#st.setPassword.run(passwordHash, keys, a));
       if (res.changes === 0) throw new StoreError('not_found', `no such account: ${a}`);
     });
   }
@@ -284,6 +291,32 @@ export class SqliteStore implements Store {
       const res = withTransaction(this.#db, () => this.#st.setQuota.run(q, a));
       if (res.changes === 0) throw new StoreError('not_found', `no such account: ${a}`);
     });
+  }
+
+  // App passwords and sender grants (credentials.ts)
+
+  addAppPassword(accountId: number, name: string, passwordHash: string, scram: string | null): Promise<AppPasswordInfo> {
+    return this.#op('adding app password', () => creds.addAppPassword(this.#creds, accountId, name, passwordHash, scram));
+  }
+
+  listAppPasswords(accountId: number): Promise<AppPassword[]> {
+    return this.#op('listing app passwords', () => creds.listAppPasswords(this.#creds, accountId));
+  }
+
+  removeAppPassword(accountId: number, name: string): Promise<void> {
+    return this.#op('removing app password', () => creds.removeAppPassword(this.#creds, accountId, name));
+  }
+
+  addSenderGrant(accountId: number, address: string): Promise<void> {
+    return this.#op('adding sender grant', () => creds.addSenderGrant(this.#creds, accountId, address));
+  }
+
+  removeSenderGrant(accountId: number, address: string): Promise<void> {
+    return this.#op('removing sender grant', () => creds.removeSenderGrant(this.#creds, accountId, address));
+  }
+
+  listSenderGrants(accountId: number): Promise<string[]> {
+    return this.#op('listing sender grants', () => creds.listSenderGrants(this.#creds, accountId));
   }
 
   // Aliases

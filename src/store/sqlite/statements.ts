@@ -12,17 +12,26 @@ const SQL = {
   domainId: 'SELECT id FROM domains WHERE name = ?',
 
   // Accounts
-  insertAccount: `INSERT INTO accounts (domain_id, address, password_hash, quota_bytes, used_bytes, created_at)
-                  VALUES (?, ?, ?, ?, 0, ?) RETURNING *`,
+  insertAccount: `INSERT INTO accounts (domain_id, address, password_hash, scram, quota_bytes, used_bytes, created_at)
+                  VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING *`,
   accountByAddress: 'SELECT * FROM accounts WHERE address = ?',
   accountById: 'SELECT * FROM accounts WHERE id = ?',
   listAccounts: 'SELECT * FROM accounts ORDER BY address',
   listAccountsOfDomain: `SELECT a.* FROM accounts a JOIN domains d ON d.id = a.domain_id
                          WHERE d.name = ? ORDER BY a.address`,
   deleteAccount: 'DELETE FROM accounts WHERE address = ?',
-  setPassword: 'UPDATE accounts SET password_hash = ? WHERE address = ?',
+  setPassword: 'UPDATE accounts SET password_hash = ?, scram = ? WHERE address = ?',
   setQuota: 'UPDATE accounts SET quota_bytes = ? WHERE address = ?',
   addUsage: 'UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?',
+
+  // App passwords and sender grants
+  insertAppPassword: `INSERT INTO app_passwords (account_id, name, password_hash, scram, created_at)
+                      VALUES (?, ?, ?, ?, ?) RETURNING id, name, created_at`,
+  listAppPasswords: 'SELECT * FROM app_passwords WHERE account_id = ? ORDER BY id',
+  deleteAppPassword: 'DELETE FROM app_passwords WHERE account_id = ? AND name = ?',
+  insertSenderGrant: 'INSERT INTO sender_grants (account_id, address, created_at) VALUES (?, ?, ?)',
+  listSenderGrants: 'SELECT address FROM sender_grants WHERE account_id = ? ORDER BY address',
+  deleteSenderGrant: 'DELETE FROM sender_grants WHERE account_id = ? AND address = ?',
 
   // Aliases
   insertAliasTarget: 'INSERT INTO aliases (domain_id, source, target) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',

@@ -60,6 +60,8 @@ function renderEntry(e: SchemaEntry): string[] {
   return out;
 }
 
-function toToml(v: string | number | boolean): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+function toToml(v: string | number | boolean | readonly unknown[]): string {
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
+  return JSON.stringify(v);
 }

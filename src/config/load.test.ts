@@ -20,12 +20,16 @@ function rejects(toml: string, message: string | RegExp) {
   });
 }
 
-test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525', () => {
+test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on 2587 and 2465', () => {
   const c = defaultConfig();
   assert.deepEqual(c, {
     hostname: hostname(),
     data_dir: './data',
-    listen: { smtp: { host: '0.0.0.0', port: 2525 } },
+    listen: {
+      smtp: { host: '0.0.0.0', port: 2525 },
+      submission: { host: '0.0.0.0', port: 2587 },
+      submissions: { host: '0.0.0.0', port: 2465 },
+    },
     limits: {
       message_size: 50 * 1024 * 1024,
       recipients: 100,
@@ -43,6 +47,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525', () => {
       data_rate_grace: 30_000,
       session: 30 * 60_000,
       shutdown_grace: 30_000,
+      tls_handshake: 60_000,
     },
     delivery: { recipient_delimiter: '+' },
     auth: {
@@ -56,6 +61,13 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525', () => {
       allow_plaintext_loopback: false,
     },
     smtp: { bare_newline: 'reject' },
+    tls: {
+      certificates: [],
+      min_version: 'TLSv1.2',
+      ciphers:
+        'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
+      self_signed: true,
+    },
     log: { level: 'info' },
   });
 });
@@ -181,4 +193,50 @@ test('loadConfig: a path, ./mailroom.toml, or the defaults', (t) => {
   const c = loadConfig(undefined);
   assert.equal(c.data_dir, 'elsewhere');
   assert.deepEqual(c.listen, {});
+});
+
+test('[tls]: certificates, min_version, ciphers, self_signed', () => {
+  const c = parseConfig(
+    `[listen]
+submission = ":587"
+submissions = "[::]:465"
+[tls]
+certificates = [
+  { cert = "/etc/ssl/a/fullchain.pem", key = "/etc/ssl/a/key.pem" },
+  { cert = "b.pem", key = "b.key" },
+]
+min_version = "TLSv1.3"
+ciphers = "ECDHE-RSA-AES256-GCM-SHA384"
+self_signed = false
+`,
+    SRC,
+  );
+  assert.deepEqual(c.listen, { submission: { host: '', port: 587 }, submissions: { host: '::', port: 465 } });
+  assert.deepEqual(c.tls, {
+    certificates: [
+      { cert: '/etc/ssl/a/fullchain.pem', key: '/etc/ssl/a/key.pem' },
+      { cert: 'b.pem', key: 'b.key' },
+    ],
+    min_version: 'TLSv1.3',
+    ciphers: 'ECDHE-RSA-AES256-GCM-SHA384',
+    self_signed: false,
+  });
+  // [[tls.certificates]] (an array of tables) is the same thing
+  const d = parseConfig('[[tls.certificates]]\ncert = "a.pem"\nkey = "a.key"\n[[tls.certificates]]\ncert = "b.pem"\nkey = "b.key"\n', SRC);
+  assert.deepEqual(d.tls.certificates, [
+    { cert: 'a.pem', key: 'a.key' },
+    { cert: 'b.pem', key: 'b.key' },
+  ]);
+});
+
+test('[tls] errors name the key, down to the certificate entry', () => {
+  rejects('[tls]\ncertificates = "a.pem"\n', /^mailroom\.toml: tls\.certificates: expected an array of tables .*got "a\.pem"$/);
+  rejects('[tls]\ncertificates = [ { cert = "a.pem", key = "a.key" }, { cert = "b.pem" } ]\n', /^mailroom\.toml: tls\.certificates\[1\]\.key: missing: the path of the PEM private key file$/);
+  rejects('[tls]\ncertificates = [ { cert = "a.pem", key = 5 } ]\n', 'mailroom.toml: tls.certificates[0].key: expected a file path, got 5');
+  rejects('[tls]\ncertificates = [ { cert = "a.pem", key = "a.key", chain = "c.pem" } ]\n', /^mailroom\.toml: tls\.certificates\[0\]\.chain: unknown key/);
+  rejects('[tls]\ncertificates = [ "a.pem" ]\n', /^mailroom\.toml: tls\.certificates\[0\]: expected a table/);
+  rejects('[tls]\nmin_version = "TLSv1.1"\n', 'mailroom.toml: tls.min_version: expected one of "TLSv1.2", "TLSv1.3", got "TLSv1.1"');
+  rejects('[tls]\nciphers = "NOT-A-CIPHER"\n', /^mailroom\.toml: tls\.ciphers: OpenSSL knows none of the ciphers in "NOT-A-CIPHER"/);
+  rejects('[tls]\nself_signed = "yes"\n', 'mailroom.toml: tls.self_signed: expected true or false, got "yes"');
+  rejects('[tls]\ncert = "a.pem"\n', /^mailroom\.toml: tls\.cert: unknown key/);
 });

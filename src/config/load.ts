@@ -86,7 +86,7 @@ function build(doc: Record<string, unknown>, source: string, noFile: boolean): C
         // A default that does not validate (e.g. an odd os.hostname()): say so plainly.
         throw new ConfigError(`${source}: ${entry.path}: the default ${show(raw)} is not valid (${err.message}); set ${entry.path} explicitly`);
       }
-      throw new ConfigError(`${source}: ${entry.path}: ${err.message}`);
+      throw new ConfigError(`${source}: ${entry.path}${err.at}: ${err.message}`);
     }
     set(out, entry.path, value);
   }

@@ -8,14 +8,14 @@
 import { hostname } from 'node:os';
 import type { Config, ListenAddress } from './types.ts';
 import type { ValueType } from './values.ts';
-import { boolean, delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
+import { boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
 
 export interface SchemaEntry<T = unknown> {
   /** Dotted key path, e.g. `limits.recipients`. */
   readonly path: string;
   readonly type: ValueType<T>;
   /** Default as written in TOML; undefined = the key is absent unless set. */
-  readonly default: string | number | boolean | undefined;
+  readonly default: string | number | boolean | readonly [] | undefined;
   /** A default computed at start-up (replaces `default`); `shown` is its doc. */
   readonly dynamicDefault?: { readonly shown: string; readonly get: () => string };
   /** Used instead of `default` only when there is no configuration file at all. */
@@ -41,7 +41,8 @@ export const SECTIONS: readonly SchemaSection[] = [
     doc: [
       `Where each role listens: "host:port", "[::1]:25", or ":25" for all interfaces.`,
       'In a configuration file a role that is left out is not started. With no',
-      'configuration file at all, SMTP listens on 0.0.0.0:2525 (no root needed).',
+      'configuration file at all, SMTP listens on 0.0.0.0:2525, submission on',
+      '0.0.0.0:2587 and submissions on 0.0.0.0:2465 (no root needed).',
     ],
   },
   { name: 'limits', doc: ['Limits on what one client can make the server do (each has its own SMTP reply).'] },
@@ -55,6 +56,14 @@ export const SECTIONS: readonly SchemaSection[] = [
     ],
   },
   { name: 'smtp', doc: ['SMTP protocol behaviour.'] },
+  {
+    name: 'tls',
+    doc: [
+      'TLS for STARTTLS (SMTP, RFC 3207) and implicit TLS (submissions, RFC 8314).',
+      'Settings follow RFC 9325 (BCP 195). `kill -HUP <pid>` re-reads the certificate',
+      'and key files (e.g. after a renewal) without dropping connections.',
+    ],
+  },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
 ];
 
@@ -81,6 +90,23 @@ export const SCHEMA = [
     defaultWithoutFile: '0.0.0.0:2525',
     example: '0.0.0.0:2525',
     doc: 'SMTP for mail from other servers (the standard port is 25).',
+  },
+  {
+    path: 'listen.submission',
+    type: listenAddress(),
+    default: undefined,
+    defaultWithoutFile: '0.0.0.0:2587',
+    example: '0.0.0.0:2587',
+    doc: 'Message submission from mail apps: STARTTLS, then AUTH (RFC 6409; the standard port is 587).',
+  },
+  {
+    path: 'listen.submissions',
+    type: listenAddress(),
+    default: undefined,
+    defaultWithoutFile: '0.0.0.0:2465',
+    example: '0.0.0.0:2465',
+    doc: 'Message submission over implicit TLS (RFC 8314 §3.3; the standard port is 465).',
+    notes: ['Needs a TLS certificate: one in [tls] certificates, or tls.self_signed.'],
   },
   {
     path: 'limits.message_size',
@@ -168,6 +194,12 @@ export const SCHEMA = [
     doc: 'On SIGTERM or SIGINT, how long a transaction already in DATA may take to finish.',
   },
   {
+    path: 'timeouts.tls_handshake',
+    type: duration({ min: 1 }),
+    default: '1m',
+    doc: 'How long a TLS handshake may take, after STARTTLS or on connecting to an implicit-TLS port.',
+  },
+  {
     path: 'delivery.recipient_delimiter',
     type: delimiters(),
     default: '+',
@@ -228,6 +260,51 @@ export const SCHEMA = [
     type: oneOf(['reject'] as const),
     default: 'reject',
     doc: 'Bare CR or LF in message text is always rejected (SMTP smuggling); the only value is "reject".',
+  },
+  {
+    path: 'tls.certificates',
+    type: certificateList(),
+    default: [],
+    doc: 'Certificate chains and their private keys (PEM files); the first is the default.',
+    notes: [
+      'The certificate sent is chosen by the name the client asks for (SNI): an exact',
+      'subjectAltName first, then a wildcard such as *.example.org, then the first one.',
+      'Paths are relative to the working directory. For example:',
+      'certificates = [',
+      '  { cert = "/etc/letsencrypt/live/mail.example.org/fullchain.pem",',
+      '    key = "/etc/letsencrypt/live/mail.example.org/privkey.pem" },',
+      ']',
+    ],
+  },
+  {
+    path: 'tls.min_version',
+    type: oneOf(['TLSv1.2', 'TLSv1.3'] as const),
+    default: 'TLSv1.2',
+    doc: 'Oldest TLS version accepted; TLS 1.0 and 1.1 are never offered (RFC 8996, RFC 9325 §3.1.1).',
+  },
+  {
+    path: 'tls.ciphers',
+    type: cipherList(),
+    default: [
+      'ECDHE-ECDSA-AES128-GCM-SHA256',
+      'ECDHE-RSA-AES128-GCM-SHA256',
+      'ECDHE-ECDSA-AES256-GCM-SHA384',
+      'ECDHE-RSA-AES256-GCM-SHA384',
+      'ECDHE-ECDSA-CHACHA20-POLY1305',
+      'ECDHE-RSA-CHACHA20-POLY1305',
+    ].join(':'),
+    doc: 'Cipher suites for TLS 1.2, in order of preference (the server\'s order wins).',
+    notes: ['The default is RFC 9325 §4.2: forward secrecy with AEAD only. TLS 1.3 suites are OpenSSL\'s.'],
+  },
+  {
+    path: 'tls.self_signed',
+    type: boolean(),
+    default: true,
+    doc: 'With no certificates configured, generate a self-signed one for hostname (needs the openssl program).',
+    notes: [
+      'It is kept in <data_dir>/tls/ and remade when hostname changes. Servers delivering',
+      'to port 25 usually accept it; mail apps will warn. Set false to run without TLS.',
+    ],
   },
   {
     path: 'log.level',

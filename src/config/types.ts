@@ -2,7 +2,18 @@
 // Sizes are in bytes and durations in milliseconds after validation; the TOML
 // file may write them as "50M" / "5m" (see schema.ts for every key and its doc).
 
-export type ListenRole = 'smtp';
+/** Every listener role, in the order they are started and shown. Adding a
+ * role here (e.g. 'imap') makes the compile-time check in schema.ts ask for
+ * its `listen.<role>` key. */
+export const LISTEN_ROLES = ['smtp', 'submission', 'submissions'] as const;
+export type ListenRole = (typeof LISTEN_ROLES)[number];
+
+/** One certificate chain and its private key, both PEM files. */
+export interface TlsCertificateFiles {
+  /** Certificate followed by its intermediates (e.g. Let's Encrypt fullchain.pem). */
+  cert: string;
+  key: string;
+}
 
 export interface ListenAddress {
   host: string;
@@ -47,6 +58,8 @@ export interface Config {
     session: number;
     /** On SIGTERM: how long a transaction in DATA may take to finish. */
     shutdown_grace: number;
+    /** A TLS handshake (after STARTTLS, or on connect for implicit TLS). */
+    tls_handshake: number;
   };
   delivery: {
     /** Separates user and tag in `user+tag@domain` (plus-addressing); "" disables. */
@@ -73,6 +86,16 @@ export interface Config {
   smtp: {
     /** Bare CR or LF in message content: always rejected (SMTP smuggling); kept as a key for visibility. */
     bare_newline: 'reject';
+  };
+  tls: {
+    /** Certificates offered, chosen by SNI; the first is the default. */
+    certificates: TlsCertificateFiles[];
+    /** Lowest protocol version accepted (RFC 8996 retired 1.0/1.1; RFC 9325 §3.1). */
+    min_version: 'TLSv1.2' | 'TLSv1.3';
+    /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's defaults). */
+    ciphers: string;
+    /** With no certificate configured, generate and use a self-signed one. */
+    self_signed: boolean;
   };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';

@@ -6,9 +6,13 @@
 // says what was expected and what was given, so callers only prefix the key.
 
 export class UnitError extends Error {
-  constructor(message: string) {
+  /** Where inside a structured value the problem is, appended to the key
+   * path in the message, e.g. `[1].key` → `tls.certificates[1].key: …`. */
+  readonly at: string;
+  constructor(message: string, at = '') {
     super(message);
     this.name = 'UnitError';
+    this.at = at;
   }
 }
 

@@ -5,7 +5,8 @@
 // mailroom.example.toml and the configuration reference.
 
 import { isIPv4, isIPv6 } from 'node:net';
-import type { ListenAddress } from './types.ts';
+import { createSecureContext } from 'node:tls';
+import type { ListenAddress, TlsCertificateFiles } from './types.ts';
 import { UnitError, formatDuration, formatSize, parseDuration, parseSize, show } from './units.ts';
 
 export interface ValueType<T> {
@@ -93,6 +94,56 @@ export function text(what: string): ValueType<string> {
     expected: what,
     parse(raw) {
       if (typeof raw !== 'string' || raw.trim() === '') throw new UnitError(`expected ${what}, got ${show(raw)}`);
+      return raw;
+    },
+  };
+}
+
+function isTomlTable(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === null || proto === Object.prototype;
+}
+
+/** An array of `{ cert = "…", key = "…" }` tables naming PEM files. Only the
+ * shape is checked here; the files are read (and errors naming
+ * `tls.certificates[i].cert` raised) when the server starts. */
+export function certificateList(): ValueType<TlsCertificateFiles[]> {
+  const expected = 'an array of tables { cert = "fullchain.pem", key = "key.pem" }';
+  return {
+    expected,
+    parse(raw) {
+      if (!Array.isArray(raw)) throw new UnitError(`expected ${expected}, got ${show(raw)}`);
+      return raw.map((item: unknown, i) => {
+        if (!isTomlTable(item)) throw new UnitError(`expected a table { cert = "…", key = "…" }, got ${show(item)}`, `[${i}]`);
+        for (const k of Object.keys(item)) {
+          if (k !== 'cert' && k !== 'key') throw new UnitError('unknown key (a certificate has only "cert" and "key")', `[${i}].${k}`);
+        }
+        const file = (k: 'cert' | 'key'): string => {
+          const v = item[k];
+          if (v === undefined) throw new UnitError(`missing: the path of the ${k === 'cert' ? 'PEM certificate chain' : 'PEM private key'} file`, `[${i}].${k}`);
+          if (typeof v !== 'string' || v.trim() === '') throw new UnitError(`expected a file path, got ${show(v)}`, `[${i}].${k}`);
+          return v;
+        };
+        return { cert: file('cert'), key: file('key') };
+      });
+    },
+  };
+}
+
+/** An OpenSSL cipher list ("ECDHE-RSA-AES128-GCM-SHA256:…"); checked against
+ * the OpenSSL that Node was built with, so a typo is caught at load time. */
+export function cipherList(): ValueType<string> {
+  const expected = 'an OpenSSL cipher list such as "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"';
+  return {
+    expected,
+    parse(raw) {
+      if (typeof raw !== 'string' || raw.trim() === '') throw new UnitError(`expected ${expected}, got ${show(raw)}`);
+      try {
+        createSecureContext({ ciphers: raw });
+      } catch {
+        throw new UnitError(`OpenSSL knows none of the ciphers in ${show(raw)} (see \`openssl ciphers -v\`)`);
+      }
       return raw;
     },
   };

@@ -8,11 +8,17 @@ import { ConnectionLimits } from '../net/connection-limits.ts';
 import { SmtpServer } from '../smtp/server/smtp-server.ts';
 import { RecipientResolver } from '../queue/recipient-resolver.ts';
 import { LocalDelivery } from '../queue/local-delivery.ts';
+import { TlsContexts, checkTlsForListeners } from '../net/tls/contexts.ts';
 
 export interface RunningServer {
   /** Bound ports per role (useful when the config asked for port 0). */
   ports: { smtp?: number };
   store: Store;
+  /** The TLS certificates in use; null when TLS is off (see TlsContexts.load). */
+  tls: TlsContexts | null;
+  /** Re-reads the certificate and key files (SIGHUP). Rejects with a message
+   * naming the file on failure; the certificates in use then stay. */
+  reloadTls(): Promise<void>;
   /** Graceful stop: no new connections, idle sessions get 421 4.3.2, DATA may
    * finish within `timeouts.shutdown_grace`, then the store closes. */
   close(reason?: string): Promise<void>;
@@ -28,6 +34,10 @@ export interface StartOptions {
 
 export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
   const log = opts.logger;
+  // TLS before anything else: a bad certificate stops the start with a message
+  // naming its key, and implicit-TLS listeners need a certificate.
+  const tls = await TlsContexts.load(config, config.data_dir, log);
+  checkTlsForListeners(config.listen, tls);
   const opened = await openSqliteStore({ dataDir: config.data_dir, now: opts.now });
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const limits = new ConnectionLimits(config.limits.connections, config.limits.connections_per_ip);
@@ -51,6 +61,11 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   return {
     ports,
     store,
+    tls,
+    async reloadTls() {
+      if (!tls) throw new Error('TLS is off (no certificate was loaded at start), so there is nothing to reload');
+      await tls.reload();
+    },
     close(reason = 'shutdown') {
       closing ??= (async () => {
         log.info('shutting down', { reason });

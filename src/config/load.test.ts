@@ -68,6 +68,8 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
         'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305',
       self_signed: true,
     },
+    relay: { trusted_networks: [] },
+    dns: { servers: [], timeout: 5000 },
     log: { level: 'info' },
   });
 });

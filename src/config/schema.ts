@@ -8,6 +8,8 @@
 import { hostname } from 'node:os';
 import type { Config, ListenAddress } from './types.ts';
 import type { ValueType } from './values.ts';
+import { dnsServerList } from './dns-servers.ts';
+import { networkList } from './network-list.ts';
 import { boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
 
 export interface SchemaEntry<T = unknown> {
@@ -55,6 +57,13 @@ export const SECTIONS: readonly SchemaSection[] = [
       'protocol. Failures are counted per client IP and per account in a sliding window.',
     ],
   },
+  {
+    name: 'relay',
+    doc: [
+      'Who may send mail to other domains through this server. Logged-in users (submission)',
+      'always may; strangers on port 25 may only deliver to our own domains.',
+    ],
+  },
   { name: 'smtp', doc: ['SMTP protocol behaviour.'] },
   {
     name: 'tls',
@@ -64,6 +73,7 @@ export const SECTIONS: readonly SchemaSection[] = [
       'and key files (e.g. after a renewal) without dropping connections.',
     ],
   },
+  { name: 'dns', doc: ['DNS lookups for outbound delivery (MX, A, AAAA) and sender checks.'] },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
 ];
 
@@ -206,6 +216,13 @@ export const SCHEMA = [
     doc: 'Separates user and tag: mail to "user+tag@domain" goes to user@domain; "" turns it off.',
   },
   {
+    path: 'relay.trusted_networks',
+    type: networkList(),
+    default: [],
+    doc: 'Client networks that may relay without logging in (e.g. an application server); none by default.',
+    notes: ['Not even loopback is trusted by default: a proxy on the same host would otherwise make an open relay.'],
+  },
+  {
     path: 'auth.max_failures_per_ip',
     type: wholeNumber({ min: 1 }),
     default: 10,
@@ -305,6 +322,19 @@ export const SCHEMA = [
       'It is kept in <data_dir>/tls/ and remade when hostname changes. Servers delivering',
       'to port 25 usually accept it; mail apps will warn. Set false to run without TLS.',
     ],
+  },
+  {
+    path: 'dns.servers',
+    type: dnsServerList(),
+    default: [],
+    doc: 'DNS servers to ask, e.g. ["127.0.0.1:5353"]; empty uses the system resolvers (/etc/resolv.conf).',
+    notes: ['IP addresses only, with an optional port: "192.0.2.53", "127.0.0.1:5353", "[::1]:53".'],
+  },
+  {
+    path: 'dns.timeout',
+    type: duration({ min: 1 }),
+    default: '5s',
+    doc: 'Deadline for one DNS lookup, retries included; a lookup that times out defers delivery.',
   },
   {
     path: 'log.level',

@@ -97,6 +97,16 @@ export interface Config {
     /** With no certificate configured, generate and use a self-signed one. */
     self_signed: boolean;
   };
+  relay: {
+    /** CIDR networks that may relay without AUTH; empty by default (not even loopback). */
+    trusted_networks: string[];
+  };
+  dns: {
+    /** DNS servers ("127.0.0.1:5353", "[::1]:53"); empty = the system resolvers. */
+    servers: string[];
+    /** Deadline for one lookup, retries included, ms. */
+    timeout: number;
+  };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
   };

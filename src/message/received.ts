@@ -14,6 +14,8 @@ export interface ReceivedInfo {
   id: string;
   /** Only given for single-recipient messages, so one recipient cannot see the others. */
   recipient: string | null;
+  /** The negotiated TLS, written as a comment (RFC 8314 §4.3 suggests recording it). */
+  tls: { version: string; cipher: string; bits: number } | null;
   date: Date;
 }
 
@@ -24,8 +26,9 @@ export function buildReceived(r: ReceivedInfo): string {
     `Received: from ${helo} (${ipLiteral})`,
     `\tby ${sanitize(r.by)} (Mailroom) with ${r.protocol} id ${r.id}`,
   ];
+  if (r.tls) lines.push(`\t(version=${sanitize(r.tls.version)} cipher=${sanitize(r.tls.cipher)} bits=${r.tls.bits})`);
   if (r.recipient) lines.push(`\tfor <${sanitize(r.recipient)}>;`);
-  else lines[1] += ';';
+  else lines[lines.length - 1] += ';';
   lines.push(`\t${formatRfc5322Date(r.date)}`);
   return lines.join('\r\n') + '\r\n';
 }

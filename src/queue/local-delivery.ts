@@ -10,6 +10,9 @@ import { R, reply, type Reply } from '../smtp/protocol/reply.ts';
 import type { IncomingMessage, RecipientDecision, SmtpBackend, TransactionInfo } from '../smtp/server/ports.ts';
 import type { RecipientResolver } from './recipient-resolver.ts';
 
+/** Until the outbound queue exists: "later", never a silent drop. */
+const OUTBOUND_UNAVAILABLE = reply(451, '4.3.0', 'Delivery to other domains is not available yet on this server, try again later');
+
 export class LocalDelivery implements SmtpBackend {
   readonly #store: Store;
   readonly #resolver: RecipientResolver;
@@ -23,12 +26,16 @@ export class LocalDelivery implements SmtpBackend {
 
   async checkRecipient(address: MailAddress, tx: TransactionInfo): Promise<RecipientDecision> {
     const res = await this.#resolver.resolve(canonicalAddress(address));
-    if (res.kind === 'not_local') return { accept: false, reply: R.relayDenied };
+    if (res.kind === 'not_local') {
+      // Port 25 strangers may only reach our domains (no open relay); a logged-in
+      // user or a trusted network may address anyone, once the outbound queue exists.
+      return { accept: false, reply: tx.relayAllowed ? OUTBOUND_UNAVAILABLE : R.relayDenied };
+    }
     if (res.kind === 'unknown_user') return { accept: false, reply: R.unknownUser };
     if (res.remote.length > 0) {
       // Forwarding to other domains needs the outbound queue; until then say
       // "later" rather than drop a copy.
-      return { accept: false, reply: reply(451, '4.3.0', 'Address forwards to another domain; outbound delivery is not available, try again later') };
+      return { accept: false, reply: OUTBOUND_UNAVAILABLE };
     }
     const declared = tx.declaredSize ?? 0;
     if (res.accounts.every((a) => wouldExceedQuota(a, declared))) return { accept: false, reply: R.overQuota };

@@ -11,7 +11,7 @@ export type Resolution =
   | { kind: 'not_local' };
 
 export interface ResolverOptions {
-  /** Separates the user from a tag: `user+tag@domain` → `user@domain`. Empty disables. */
+  /** Characters that separate the user from a tag: `user+tag@domain` → `user@domain`. Empty disables. */
   recipientDelimiter: string;
 }
 
@@ -93,10 +93,13 @@ export class RecipientResolver {
   #candidates(local: string, domain: string): string[] {
     const d = this.#opts.recipientDelimiter;
     const out = [`${local}@${domain}`];
-    if (d) {
-      const i = local.indexOf(d);
-      if (i > 0) out.push(`${local.slice(0, i)}@${domain}`);
+    // Like Postfix's recipient_delimiter: any one of the characters separates the tag.
+    let i = -1;
+    for (const ch of d) {
+      const at = local.indexOf(ch);
+      if (at > 0 && (i < 0 || at < i)) i = at;
     }
+    if (i > 0) out.push(`${local.slice(0, i)}@${domain}`);
     return out;
   }
 

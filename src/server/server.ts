@@ -1,5 +1,6 @@
 // The composition root: builds config → store → services → listeners, and
 // takes them down in reverse order on close. The only file that knows everyone.
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/store.ts';
@@ -8,11 +9,15 @@ import { ConnectionLimits } from '../net/connection-limits.ts';
 import { SmtpServer } from '../smtp/server/smtp-server.ts';
 import { RecipientResolver } from '../queue/recipient-resolver.ts';
 import { LocalDelivery } from '../queue/local-delivery.ts';
+import type { SessionServices, SmtpRole } from '../smtp/server/ports.ts';
 import { TlsContexts, checkTlsForListeners } from '../net/tls/contexts.ts';
+import { tlsUpgrader } from '../net/tls/starttls.ts';
+import { NetworkSet } from '../net/networks.ts';
+import { authFromConfig } from '../auth/index.ts';
 
 export interface RunningServer {
   /** Bound ports per role (useful when the config asked for port 0). */
-  ports: { smtp?: number };
+  ports: Partial<Record<SmtpRole, number>>;
   store: Store;
   /** The TLS certificates in use; null when TLS is off (see TlsContexts.load). */
   tls: TlsContexts | null;
@@ -43,13 +48,25 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   const limits = new ConnectionLimits(config.limits.connections, config.limits.connections_per_ip);
   const resolver = new RecipientResolver(store, { recipientDelimiter: config.delivery.recipient_delimiter });
   const backend = new LocalDelivery(store, resolver, log);
+  const { authenticator, senderPolicy } = authFromConfig(store, config, log);
+  const trusted = new NetworkSet(config.relay.trusted_networks);
+  const services: SessionServices = {
+    backend,
+    tls: tls && tlsUpgrader(tls, { handshakeTimeoutMs: config.timeouts.tls_handshake }),
+    auth: authenticator,
+    senderPolicy,
+    isTrustedNetwork: (ip) => trusted.has(ip),
+  };
   const servers: SmtpServer[] = [];
   const ports: RunningServer['ports'] = {};
   try {
-    if (config.listen.smtp) {
-      const smtp = new SmtpServer({ role: 'smtp', address: config.listen.smtp, config, backend, logger: log, limits, now: opts.now });
-      ports.smtp = await smtp.listen();
-      servers.push(smtp);
+    for (const role of ['smtp', 'submission', 'submissions'] as const) {
+      const address = config.listen[role];
+      if (!address) continue;
+      const implicitTls = role === 'submissions' && tls ? { options: () => tls.serverOptions(), describe: (s: TLSSocket) => tls.describe(s), attach: (srv: TlsServer) => tls.attach(srv) } : undefined;
+      const server = new SmtpServer({ role, address, config, services, logger: log, limits, implicitTls, now: opts.now });
+      ports[role] = await server.listen();
+      servers.push(server);
     }
   } catch (err) {
     await Promise.all(servers.map((s) => s.close(0)));

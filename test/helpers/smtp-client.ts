@@ -35,6 +35,11 @@ export class RawSmtp {
     });
   }
 
+  /** Reads and writes through an existing socket (e.g. a TLS socket after STARTTLS). */
+  static wrap(socket: net.Socket): RawSmtp {
+    return new RawSmtp(socket);
+  }
+
   static connect(port: number, host = '127.0.0.1'): Promise<RawSmtp> {
     return new Promise((resolve, reject) => {
       const s = net.connect({ port, host }, () => resolve(new RawSmtp(s)));

@@ -137,8 +137,10 @@ export const R = {
   authEncryptionRequired: fixed(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
   authTempFailure: fixed(454, '4.7.0', 'Temporary authentication failure'),
   authBadBase64: fixed(501, '5.5.2', 'Cannot decode response'),
+  /** Brute-force protection: the client is disconnected for a cool-down. */
+  authThrottled: fixed(421, '4.7.0', 'Too many authentication failures, try again later'),
   /** RFC 4954 §6: the sender is not allowed to use that envelope address. */
-  senderNotOwned: fixed(553, '5.7.1', 'Sender address rejected: not owned by user'),
+  senderNotOwned: fixed(553, '5.7.1', 'Sender address not owned by user'),
 
   // Service availability: 421 closes the connection (RFC 5321 §3.8).
   shuttingDown: fixed(421, '4.3.2', 'Service shutting down'),

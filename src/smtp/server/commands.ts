@@ -5,13 +5,15 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { parseCommand, type Command } from '../protocol/command.ts';
-import { formatAddress, type MailAddress } from '../protocol/address.ts';
+import { canonicalAddress, formatAddress, type MailAddress } from '../protocol/address.ts';
 import { ContentChecker } from '../protocol/data-decoder.ts';
 import { R, reply, type Reply } from '../protocol/reply.ts';
 import { buildReceived } from '../../message/received.ts';
-import type { AcceptedRecipient } from './ports.ts';
+import { missingSubmissionHeaders } from '../../message/submission-fixups.ts';
+import type { AcceptedRecipient, RecipientDecision } from './ports.ts';
 import type { SmtpSession } from './session.ts';
 import { ehloReply } from './ehlo.ts';
+import { startAuth } from './auth.ts';
 
 /** fresh: before HELO/EHLO; greeted: no transaction; mail: after MAIL;
  * rcpt: at least one recipient accepted; bdat: BDAT chunks received, LAST pending. */
@@ -77,8 +79,9 @@ export async function handleLine(s: SmtpSession, raw: Buffer): Promise<void> {
     case 'HELP':
       return s.send(R.help);
     case 'STARTTLS':
+      return starttls(s);
     case 'AUTH':
-      return junk(s, R.notImplemented(cmd.verb));
+      return startAuth(s, cmd.mechanism, cmd.initial);
   }
 }
 
@@ -113,17 +116,34 @@ function hello(s: SmtpSession, verb: 'EHLO' | 'HELO', domain: string): void {
   s.helo = domain;
   s.esmtp = verb === 'EHLO';
   s.state = 'greeted';
-  s.send(verb === 'EHLO' ? ehloReply(s.config, domain, s.clientIp) : reply(250, null, `${s.config.hostname}`));
+  s.send(verb === 'EHLO' ? ehloReply(s, domain) : reply(250, null, `${s.config.hostname}`));
 }
 
-function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): void {
+/** RFC 3207: upgrade to TLS, then start over. */
+async function starttls(s: SmtpSession): Promise<void> {
+  if (s.tlsInfo) return void s.send(R.tlsAlreadyActive);
+  if (!s.services.tls) return void s.send(R.tlsNotAvailable);
+  await s.startTls();
+}
+
+async function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): Promise<void> {
   const limits = s.config.limits;
-  const unknown = Object.keys(cmd.params.other);
+  // RFC 6409 §4.3 / RFC 4954: submission takes mail only from a logged-in user.
+  if (s.role !== 'smtp' && !s.user) return void s.send(R.authRequired);
+  // RFC 4954 §5: AUTH= is allowed (and ignored: we trust our own login, not the client's claim) where AUTH is offered.
+  const unknown = Object.keys(cmd.params.other).filter((k) => !(k === 'AUTH' && s.role !== 'smtp'));
   if (unknown.length > 0) return junk(s, R.paramNotRecognized(`MAIL parameter ${unknown[0]} not recognized`));
   // RFC 6531 §3.5: a non-ASCII address needs the SMTPUTF8 parameter (550 5.6.7 for MAIL, 553 5.6.7 for RCPT).
   if (cmd.utf8 && !cmd.params.smtputf8) return void s.send(R.smtputf8Required);
   // RFC 1870 §6.1: a declared size over our fixed limit is refused up front.
   if (cmd.params.size !== null && cmd.params.size > limits.message_size) return void s.send(R.messageTooLarge);
+  if (s.user && s.services.senderPolicy) {
+    const from = cmd.from ? canonicalAddress(cmd.from) : null;
+    if (!(await s.services.senderPolicy.canSendAs(s.user, from))) {
+      s.log.info('sender refused: not owned by user', { user: s.user.address, from: from ?? '<>' });
+      return void s.send(R.senderNotOwned);
+    }
+  }
   s.tx = {
     queueId: newQueueId(),
     from: cmd.from,
@@ -150,13 +170,22 @@ async function rcpt(s: SmtpSession, cmd: Extract<Command, { verb: 'RCPT' }>): Pr
   if (cmd.utf8 && !tx.smtputf8) return answer(R.badEncodingNeeded);
   // RFC 5321 §4.5.3.1.8: 452 (not 5xx) so the client sends the rest later.
   if (tx.recipients.length >= s.config.limits.recipients) return answer(R.tooManyRecipients);
-  const decision = await s.backend.checkRecipient(cmd.to, {
-    sessionId: s.id,
-    clientIp: s.clientIp,
-    helo: s.helo,
-    from: tx.from,
-    declaredSize: tx.declaredSize,
-  });
+  let decision: RecipientDecision;
+  try {
+    decision = await s.backend.checkRecipient(cmd.to, {
+      sessionId: s.id,
+      clientIp: s.clientIp,
+      helo: s.helo,
+      from: tx.from,
+      declaredSize: tx.declaredSize,
+      user: s.user,
+      relayAllowed: s.user !== null || s.services.isTrustedNetwork(s.clientIp),
+    });
+  } catch (err) {
+    // A lookup failure is this server's problem: the client may retry later.
+    s.log.error('recipient lookup failed', { rcpt: to, error: err });
+    decision = { accept: false, reply: R.tempFailure };
+  }
   if (s.tx !== tx) return; // session reset or closed meanwhile
   if (!decision.accept) return answer(decision.reply);
   tx.recipients.push({ address: cmd.to, target: decision.target });
@@ -214,15 +243,17 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
   else if (c.lineTooLong) r = R.dataLineTooLong;
   else {
     const receivedAt = s.now();
-    const traceHeader = buildReceived({
+    let traceHeader = buildReceived({
       helo: s.helo,
       clientIp: s.clientIp,
       by: s.config.hostname,
-      protocol: tx.smtputf8 ? 'UTF8SMTP' : s.esmtp ? 'ESMTP' : 'SMTP',
+      protocol: protocolName(s, tx),
       id: tx.queueId,
       recipient: tx.recipients.length === 1 ? formatAddress(tx.recipients[0].address) : null,
       date: receivedAt,
+      tls: s.tlsInfo,
     });
+    if (s.role !== 'smtp') traceHeader += missingSubmissionHeaders(c.chunks, { hostname: s.config.hostname, now: receivedAt });
     try {
       r = await s.backend.accept({
         sessionId: s.id,
@@ -230,6 +261,8 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
         helo: s.helo,
         from: tx.from,
         declaredSize: tx.declaredSize,
+        user: s.user,
+        relayAllowed: s.user !== null || s.services.isTrustedNetwork(s.clientIp),
         queueId: tx.queueId,
         recipients: tx.recipients,
         traceHeader,
@@ -253,7 +286,10 @@ function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number)
   if (!tx) return;
   s.log.info(outcome === 'accepted' ? 'message accepted' : 'message rejected', {
     queue: tx.queueId,
+    role: s.role,
     helo: s.helo,
+    user: s.user?.address,
+    tls: s.tlsInfo?.version,
     from: tx.from ? formatAddress(tx.from) : '<>',
     rcpts: tx.rcptLog,
     size,
@@ -270,4 +306,11 @@ export function resetTransaction(s: SmtpSession): void {
 /** Short, unique, sortable enough for logs: time in base 36 and 5 random bytes. */
 export function newQueueId(): string {
   return Date.now().toString(36).toUpperCase() + randomBytes(5).toString('hex').toUpperCase();
+}
+
+/** RFC 3848 / RFC 6531 §3.7.3: ESMTP plus S (TLS) and A (authenticated). */
+function protocolName(s: SmtpSession, tx: Transaction): string {
+  const base = tx.smtputf8 ? 'UTF8SMTP' : s.esmtp ? 'ESMTP' : 'SMTP';
+  if (base === 'SMTP') return 'SMTP';
+  return base + (s.tlsInfo ? 'S' : '') + (s.user ? 'A' : '');
 }

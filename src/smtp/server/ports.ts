@@ -1,6 +1,9 @@
 // What an SMTP server session needs from the rest of the program, as small
 // interfaces (DESIGN: a session does not import the queue or the store). The
 // composition root (server/) wires real implementations; tests may pass fakes.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { AuthUser, Authenticator, SenderPolicy } from '../../auth/types.ts';
 import type { MailAddress } from '../protocol/address.ts';
 import type { Reply } from '../protocol/reply.ts';
 
@@ -12,6 +15,10 @@ export interface SessionInfo {
 }
 
 export interface TransactionInfo extends SessionInfo {
+  /** The authenticated user, if the client logged in (submission). */
+  user: AuthUser | null;
+  /** May this transaction address other domains (authenticated, or a trusted network)? */
+  relayAllowed: boolean;
   /** null for the null sender `<>`. */
   from: MailAddress | null;
   /** SIZE= declared with MAIL FROM, if any. */
@@ -47,4 +54,34 @@ export interface SmtpBackend {
    * (250, or the 4xx/5xx that explains why it was not taken). Must not throw
    * for ordinary failures; a throw is answered `451 4.3.0`. */
   accept(msg: IncomingMessage): Promise<Reply>;
+}
+
+/** The negotiated TLS parameters, for the Received header (RFC 3848). */
+export interface TlsInfo {
+  version: string;
+  cipher: string;
+  bits: number;
+}
+
+/** Server-side TLS for STARTTLS (RFC 3207). */
+export interface StartTls {
+  /** Wraps the plaintext socket and resolves after the handshake. The caller
+   * has already stopped reading it and dropped any buffered plaintext. */
+  upgrade(socket: Socket): Promise<TLSSocket>;
+  describe(socket: TLSSocket): TlsInfo;
+}
+
+/** The listener's role decides what a session offers and requires. */
+export type SmtpRole = 'smtp' | 'submission' | 'submissions';
+
+/** Everything a session is handed besides its socket and config. */
+export interface SessionServices {
+  backend: SmtpBackend;
+  /** null: no certificate available, STARTTLS is not offered. */
+  tls: StartTls | null;
+  /** null: AUTH is not offered. */
+  auth: Authenticator | null;
+  senderPolicy: SenderPolicy | null;
+  /** Configured networks that may relay without authenticating. */
+  isTrustedNetwork(ip: string): boolean;
 }

@@ -4,33 +4,45 @@
 // pipelined batch allows (RFC 2920 §3.2). Timeouts are per request (a command
 // must arrive whole within `timeouts.command`), plus a DATA deadline, a minimum
 // DATA rate and a whole-session bound, so a trickling client is cut off.
-// No exception crosses the connection (DESIGN convention 8).
+// No exception crosses the connection (DESIGN convention 8). STARTTLS swaps
+// the socket for its TLS wrapper mid-session (RFC 3207).
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { AuthUser, SaslExchange } from '../../auth/types.ts';
 import type { Config } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import { DataDecoder, ContentChecker } from '../protocol/data-decoder.ts';
 import { R, serializeReply, type Reply } from '../protocol/reply.ts';
-import type { SmtpBackend } from './ports.ts';
+import type { SessionServices, SmtpBackend, SmtpRole, TlsInfo } from './ports.ts';
 import { handleLine, finishMessage, finishBdatChunk, type SessionState, type Transaction } from './commands.ts';
+import { continueAuth } from './auth.ts';
 
-export type InputMode = 'command' | 'data' | 'bdat' | 'closed';
+/** command: lines are commands; auth: lines answer a SASL challenge;
+ * data/bdat: message content; tls: handshake in progress. */
+export type InputMode = 'command' | 'auth' | 'data' | 'bdat' | 'tls' | 'closed';
 
 export interface SessionOptions {
   socket: Socket;
   sessionId: string;
+  role: SmtpRole;
   config: Config;
-  backend: SmtpBackend;
+  services: SessionServices;
   logger: Logger;
   now?: () => Date;
 }
+
+/** RFC 4954 §4: a line answering a SASL challenge may be up to 12288 octets. */
+const AUTH_LINE_MAX = 12288;
 
 /** Input beyond this is not read from the socket until commands catch up. */
 const MAX_BUFFERED_INPUT = 1 << 20;
 
 export class SmtpSession {
   readonly id: string;
-  readonly socket: Socket;
+  socket: Socket;
+  readonly role: SmtpRole;
   readonly config: Config;
+  readonly services: SessionServices;
   readonly backend: SmtpBackend;
   readonly log: Logger;
   readonly clientIp: string;
@@ -43,6 +55,12 @@ export class SmtpSession {
   tx: Transaction | null = null;
   junkCount = 0;
   shuttingDown = false;
+  /** Set once TLS is up (implicit TLS or after STARTTLS). */
+  tlsInfo: TlsInfo | null = null;
+  /** Set after a successful AUTH (RFC 4954). */
+  user: AuthUser | null = null;
+  /** A SASL exchange waiting for the client's next line. */
+  auth: { exchange: SaslExchange; mechanism: string; success: AuthUser | null } | null = null;
 
   mode: InputMode = 'command';
   /** Set while DATA is being read. */
@@ -61,30 +79,36 @@ export class SmtpSession {
   #dataBytes = 0;
   #closed = false;
   #onClosed: (() => void)[] = [];
+  readonly #handlers = {
+    data: (chunk: Buffer) => this.#onData(chunk),
+    error: (err: Error) => {
+      this.log.debug('socket error', { error: err });
+      this.#teardown();
+    },
+    close: () => this.#teardown(),
+    end: () => {
+      if (!this.#closed) this.log.debug('client closed the connection');
+      this.#teardown();
+    },
+  };
 
   constructor(o: SessionOptions) {
     this.id = o.sessionId;
     this.socket = o.socket;
+    this.role = o.role;
     this.config = o.config;
-    this.backend = o.backend;
+    this.services = o.services;
+    this.backend = o.services.backend;
     this.clientIp = normalizeIp(o.socket.remoteAddress ?? 'unknown');
     this.log = o.logger.child({ session: o.sessionId, client: this.clientIp });
     this.now = o.now ?? (() => new Date());
   }
 
-  start(): void {
-    const s = this.socket;
-    s.setNoDelay(true);
-    s.on('data', (chunk: Buffer) => this.#onData(chunk));
-    s.on('error', (err) => {
-      this.log.debug('socket error', { error: err });
-      this.#teardown();
-    });
-    s.on('close', () => this.#teardown());
-    s.on('end', () => {
-      if (!this.#closed) this.log.debug('client closed the connection');
-      this.#teardown();
-    });
+  /** `implicitTls`: the socket is already a TLSSocket (submissions, RFC 8314). */
+  start(implicitTls: TlsInfo | null = null): void {
+    this.tlsInfo = implicitTls;
+    this.socket.setNoDelay(true);
+    this.#attach(this.socket);
     this.#sessionTimer = setTimeout(() => this.#timeout('session'), this.config.timeouts.session);
     this.send(R.greeting(this.config.hostname));
     this.flush();
@@ -156,6 +180,60 @@ export class SmtpSession {
     this.#startDataTimers();
   }
 
+  #attach(sock: Socket): void {
+    const h = this.#handlers;
+    sock.on('data', h.data).on('error', h.error).on('close', h.close).on('end', h.end);
+  }
+
+  #detach(sock: Socket): void {
+    const h = this.#handlers;
+    sock.off('data', h.data).off('error', h.error).off('close', h.close).off('end', h.end);
+  }
+
+  /** RFC 3207 §4: after `220 Ready to start TLS` the handshake starts at once.
+   * Anything the client pipelined after STARTTLS is plaintext that must never
+   * be executed inside the TLS session (CVE-2011-0411): it is dropped here.
+   * RFC 3207 §4.2: the session then starts over; the client must EHLO again. */
+  async startTls(): Promise<void> {
+    const tls = this.services.tls!;
+    this.send(R.tlsReady);
+    this.flush();
+    if (this.#buf.length > 0) {
+      this.log.warn('discarded plaintext pipelined after STARTTLS', { bytes: this.#buf.length });
+      this.#buf = Buffer.alloc(0);
+    }
+    const plain = this.socket;
+    this.mode = 'tls';
+    this.#detach(plain);
+    plain.pause();
+    // Until the TLS socket takes over, a dropped connection must still end the session.
+    plain.once('close', this.#handlers.close);
+    plain.on('error', () => {});
+    let secure: TLSSocket;
+    try {
+      secure = await tls.upgrade(plain);
+    } catch (err) {
+      this.log.info('TLS handshake failed', { error: err });
+      plain.destroy();
+      this.#teardown();
+      return;
+    }
+    plain.off('close', this.#handlers.close);
+    if (this.#closed) {
+      secure.destroy();
+      return;
+    }
+    this.socket = secure;
+    this.#attach(secure);
+    this.tlsInfo = tls.describe(secure);
+    this.log.debug('TLS established', { ...this.tlsInfo });
+    this.state = 'fresh';
+    this.helo = null;
+    this.esmtp = false;
+    this.tx = null;
+    this.mode = 'command';
+  }
+
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
@@ -169,11 +247,12 @@ export class SmtpSession {
     this.#busy = true;
     try {
       while (!this.#closed) {
-        if (this.mode === 'command') {
+        if (this.mode === 'command' || this.mode === 'auth') {
           const line = this.#takeLine();
           if (line === null) break;
           this.#clearCommandTimer();
-          await handleLine(this, line);
+          if (this.mode === 'auth') await continueAuth(this, line);
+          else await handleLine(this, line);
         } else if (this.mode === 'data') {
           if (this.#buf.length === 0) break;
           const dec = this.decoder!;
@@ -203,7 +282,7 @@ export class SmtpSession {
     }
     this.flush();
     if (this.socket.isPaused() && this.#buf.length <= MAX_BUFFERED_INPUT) this.socket.resume();
-    if (this.mode === 'command') this.#armCommandTimer();
+    if (this.mode === 'command' || this.mode === 'auth') this.#armCommandTimer();
   }
 
   /** Takes one command line (without its line end) or null if none is complete.
@@ -211,7 +290,7 @@ export class SmtpSession {
    * and skipped up to its line end. Commands ending in a bare LF are tolerated:
    * only DATA content is strict about line ends (smuggling happens there). */
   #takeLine(): Buffer | null {
-    const max = this.config.limits.command_line;
+    const max = this.mode === 'auth' ? AUTH_LINE_MAX : this.config.limits.command_line;
     for (;;) {
       const lf = this.#buf.indexOf(10);
       if (lf < 0) {

@@ -1,23 +1,28 @@
-// An SMTP listener: accepts connections, enforces the connection limits
-// (`421 4.7.0` beyond them), runs one SmtpSession per connection and shuts
-// down gracefully (idle sessions get `421 4.3.2`, DATA may finish within a bound).
+// An SMTP listener for one role (smtp, submission, submissions): accepts
+// connections, enforces the connection limits (`421 4.7.0` beyond them),
+// runs one SmtpSession per connection and shuts down gracefully (idle
+// sessions get `421 4.3.2`, DATA may finish within a bound). The submissions
+// role speaks TLS from the first byte (RFC 8314 §3.3).
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Config, ListenAddress } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import { ConnectionLimits } from '../../net/connection-limits.ts';
 import { listenOn } from '../../net/listen.ts';
 import { R, serializeReply } from '../protocol/reply.ts';
-import type { SmtpBackend } from './ports.ts';
+import type { SessionServices, SmtpRole, StartTls } from './ports.ts';
 import { SmtpSession, normalizeIp } from './session.ts';
 
 export interface SmtpServerOptions {
-  role: string;
+  role: SmtpRole;
   address: ListenAddress;
   config: Config;
-  backend: SmtpBackend;
+  services: SessionServices;
   logger: Logger;
   limits: ConnectionLimits;
+  /** For implicit TLS (submissions): the server-side TLS options and how to describe a session. */
+  implicitTls?: { options: () => tls.TlsOptions; describe: StartTls['describe']; attach: (server: tls.Server) => void };
   now?: () => Date;
 }
 
@@ -29,7 +34,17 @@ export class SmtpServer {
 
   constructor(o: SmtpServerOptions) {
     this.#o = o;
-    this.#server = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    if (o.implicitTls) {
+      const server = tls.createServer({ ...o.implicitTls.options(), handshakeTimeout: o.config.timeouts.tls_handshake }, (socket) => this.#onConnection(socket));
+      // Keeps the default certificate in step with a SIGHUP reload (SNI picks per handshake anyway).
+      o.implicitTls.attach(server);
+      server.on('tlsClientError', (err, socket) => {
+        o.logger.info('TLS handshake failed', { role: o.role, client: normalizeIp(socket.remoteAddress ?? ''), error: err });
+      });
+      this.#server = server;
+    } else {
+      this.#server = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    }
   }
 
   async listen(): Promise<number> {
@@ -54,8 +69,9 @@ export class SmtpServer {
     const session = new SmtpSession({
       socket,
       sessionId: randomBytes(6).toString('hex'),
+      role: this.#o.role,
       config: this.#o.config,
-      backend: this.#o.backend,
+      services: this.#o.services,
       logger: this.#o.logger,
       now: this.#o.now,
     });
@@ -65,7 +81,8 @@ export class SmtpServer {
       this.#o.limits.release(ip);
     });
     session.log.debug('connected', { role: this.#o.role, port: socket.localPort });
-    session.start();
+    const implicit = this.#o.implicitTls ? this.#o.implicitTls.describe(socket as tls.TLSSocket) : null;
+    session.start(implicit);
   }
 
   /** Stops accepting; tells idle sessions 421 4.3.2; waits up to `graceMs`

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import { inbox, startTestServer, type TestServer } from '../helpers/server.ts';
 import { makeLeafCert, makeTestCa, type TestCa } from '../helpers/certs.ts';
+import { hashCredentials, scramSaltOf } from '../../src/auth/credentials.ts';
 
 function python(script: string, ...args: (string | number)[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -124,6 +125,27 @@ describe('submission', () => {
     assert.match((await c.cmd('*')).text, /^501 5\.0\.0/);
     assert.match((await c.cmd('AUTH CRAM-MD5')).text, /^504 5\.5\.4/);
     c.close();
+  });
+
+  it('accepts an app password until it is revoked', async () => {
+    const store = ts.server.store;
+    const acc = (await store.getAccount('alice@example.org'))!;
+    const app = await hashCredentials('phone-secret-1234', { scramSalt: scramSaltOf(acc.scram, []) });
+    await store.addAppPassword(acc.id, 'phone', app.passwordHash, app.scram);
+    const login = async () => {
+      const secure = tls.connect({ port: ports.submissions, host: '127.0.0.1', ca: ca.cert, servername: 'mx.test.example' });
+      await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+      const c = RawSmtp.wrap(secure);
+      await c.reply();
+      await c.cmd('EHLO phone.example');
+      const r = await c.cmd(`AUTH PLAIN ${b64('\0alice@example.org\0phone-secret-1234')}`);
+      c.close();
+      return r.text;
+    };
+    assert.match(await login(), /^235 2\.7\.0/);
+    assert.ok(ts.logs.some((l) => l.msg === 'authenticated' && l.app_password === 'phone'));
+    await store.removeAppPassword(acc.id, 'phone');
+    assert.match(await login(), /^535 5\.7\.8/);
   });
 
   it('works with Python smtplib: starttls()+login() and SMTP_SSL', async () => {

@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { hashPassword } from '../../src/auth/password.ts';
+import { hashCredentials } from '../../src/auth/credentials.ts';
 import { tempDir } from './temp-dir.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -41,7 +41,8 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const store = server.store;
   for (const d of o.domains ?? ['example.org']) await store.addDomain(d);
   for (const [address, pw] of Object.entries(o.users ?? {})) {
-    await store.addAccount({ address, passwordHash: await hashPassword(pw), quotaBytes: o.quotas?.[address] ?? 0 });
+    const { passwordHash, scram } = await hashCredentials(pw);
+    await store.addAccount({ address, passwordHash, scram, quotaBytes: o.quotas?.[address] ?? 0 });
   }
   for (const [src, targets] of Object.entries(o.aliases ?? {})) await store.addAlias(src, targets);
   return {

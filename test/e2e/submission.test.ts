@@ -11,6 +11,7 @@ import { RawSmtp } from '../helpers/smtp-client.ts';
 import { inbox, startTestServer, type TestServer } from '../helpers/server.ts';
 import { makeLeafCert, makeTestCa, type TestCa } from '../helpers/certs.ts';
 import { hashCredentials, scramSaltOf } from '../../src/auth/credentials.ts';
+import { scramClientFinal, scramClientFirst } from '../../src/auth/sasl/scram-client.ts';
 
 function python(script: string, ...args: (string | number)[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -112,6 +113,24 @@ describe('submission', () => {
     assert.match((await c.cmd(b64('bob@example.org'))).text, new RegExp(`^334 ${b64('Password:')}`));
     assert.match((await c.cmd(b64('bob-pw'))).text, /^235 2\.7\.0/);
     assert.match((await c.cmd('MAIL FROM:<bob+tag@example.org> AUTH=<>')).text, /^250/);
+    c.close();
+  });
+
+  it('authenticates with SCRAM-SHA-256, the server-final sent as a 334 (RFC 4954 §4)', async () => {
+    const secure = tls.connect({ port: ports.submissions, host: '127.0.0.1', ca: ca.cert, servername: 'mx.test.example' });
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+    const c = RawSmtp.wrap(secure);
+    await c.reply();
+    await c.cmd('EHLO scram.example');
+    const first = scramClientFirst('bob@example.org');
+    const sf = await c.cmd(`AUTH SCRAM-SHA-256 ${b64(first.message)}`);
+    assert.match(sf.text, /^334 /);
+    const serverFirst = Buffer.from(sf.lines[0]!.slice(4), 'base64').toString();
+    const final = (await scramClientFinal(first, serverFirst, 'bob-pw'))!;
+    const sv = await c.cmd(b64(final.message));
+    assert.match(sv.text, /^334 /);
+    assert.equal(Buffer.from(sv.lines[0]!.slice(4), 'base64').toString(), final.expectedServerFinal, 'server proved it knows the key');
+    assert.match((await c.cmd('')).text, /^235 2\.7\.0/);
     c.close();
   });
 

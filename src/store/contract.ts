@@ -2,10 +2,12 @@
 // test file calls storeContract('name', open) with a function that gives a
 // fresh, empty store and a cleanup; the same cases then run against SQLite
 // today and PostgreSQL later, so callers can rely on the interface alone.
+// The outbound queue's cases live in queue-contract.ts and run from here.
 
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MAILBOXES, StoreError, type Account, type Store } from './store.ts';
+import { queueContract } from './queue-contract.ts';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -505,4 +507,5 @@ export function storeContract(name: string, open: OpenStore): void {
       });
     });
   });
+  queueContract(name, open);
 }

@@ -81,8 +81,112 @@ export interface DeliveryRequest {
   /** The message as stored (CRLF line ends, trace headers first), in pieces
    * to avoid copying; stored once however many recipients. */
   content: Buffer[];
+  /** Arrival time; also the queue entry's createdAt (message expiry counts from it). */
   internalDate: Date;
+  /** Local copies. May be empty when `outbound` has recipients. */
   recipients: DeliveryRecipient[];
+  /** Remote recipients: queued in the same transaction as the local copies,
+   * sharing the one blob, so the whole message is stored or nothing is. */
+  outbound?: OutboundRequest;
+}
+
+// The durable outbound queue (RFC 5321 §4.5.4 retry strategy lives in
+// queue/; the store keeps the state). One queued message per SMTP
+// transaction, one row per remote recipient with its own state, attempts and
+// next attempt time. A delivery attempt leases recipients (claimDue) and
+// reports back (recordOutcomes); a lease held by a process that died expires.
+
+export type QueueRecipientState = 'pending' | 'delivered' | 'failed';
+/** RFC 3461 §4.1 NOTIFY values. NEVER stands alone. */
+export type DsnNotify = 'SUCCESS' | 'FAILURE' | 'DELAY' | 'NEVER';
+
+export interface OutboundRecipientRequest {
+  /** As the client gave it (the local part's case is kept: RFC 5321 §2.4). */
+  address: string;
+  notify?: DsnNotify[] | null;
+  /** RFC 3461 §4.2 ORCPT, as received (`addr-type;xtext`). */
+  orcpt?: string | null;
+}
+
+export interface OutboundRequest {
+  /** The SMTP queue id (unique; reuse the one from the session). */
+  queueId: string;
+  /** Envelope sender, '' for <>. Kept as given. */
+  sender: string;
+  recipients: OutboundRecipientRequest[];
+  /** RFC 3461 §4.4 ENVID and §4.3 RET. */
+  envid?: string | null;
+  ret?: 'FULL' | 'HDRS' | null;
+  smtputf8: boolean;
+  eightBit: boolean;
+  /** First attempt time (normally now). */
+  notBefore: Date;
+}
+
+export interface QueueRecipient {
+  id: number;
+  queueId: string;
+  address: string;
+  /** Lower-case, A-label, from the address (for grouping by destination);
+   * an address literal keeps its brackets (`[192.0.2.1]`). */
+  domain: string;
+  state: QueueRecipientState;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastAttemptAt: Date | null;
+  /** Verbatim reply text (multi-line joined with \n) or error text. */
+  lastReply: string | null;
+  /** Enhanced status code, e.g. "5.1.1". */
+  lastStatus: string | null;
+  /** MX host / IP tried last. */
+  lastHost: string | null;
+  notify: DsnNotify[] | null;
+  orcpt: string | null;
+  delayWarned: boolean;
+}
+
+export interface QueuedMessage {
+  queueId: string;
+  blobId: string;
+  size: number;
+  sender: string;
+  createdAt: Date;
+  envid: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  smtputf8: boolean;
+  eightBit: boolean;
+  /** In insertion order. */
+  recipients: QueueRecipient[];
+}
+
+/** A batch leased to one delivery attempt: one message, recipients of one destination domain. */
+export interface QueueClaim {
+  /** recipients = only the claimed ones. */
+  message: QueuedMessage;
+  domain: string;
+}
+
+export interface AttemptOutcome {
+  recipientId: number;
+  result: 'delivered' | 'failed' | 'deferred';
+  reply: string | null;
+  status: string | null;
+  host: string | null;
+  at: Date;
+  /** Required for 'deferred'. */
+  nextAttemptAt?: Date;
+}
+
+export interface ClaimOptions {
+  now: Date;
+  /** Most recipients leased by this call. */
+  limit: number;
+  /** The lease lasts until now + leaseMs; then another owner may claim. */
+  leaseMs: number;
+  /** Who holds the lease (a node/process id, unique per running scheduler). */
+  owner: string;
+  /** Only this destination domain (connection reuse). */
+  domain?: string;
 }
 
 export interface DeliveredCopy {
@@ -165,6 +269,41 @@ export interface Store {
    * one commit (group commit). Quota is not enforced here: the caller checks
    * usage beforehand. Throws StoreError('disk_full') on ENOSPC. */
   deliver(req: DeliveryRequest): Promise<DeliveredCopy[]>;
+
+  // Outbound queue. Every write is durable before its promise resolves.
+  /** Atomically leases up to `limit` recipients that are pending, due
+   * (nextAttemptAt ≤ now) and not leased (or whose lease expired), oldest
+   * due first, grouped into one claim per (message, domain). */
+  claimDue(opts: ClaimOptions): Promise<QueueClaim[]>;
+  /** Applies outcomes whose recipient is pending and leased by `owner`
+   * (attempts + 1, last*, state, nextAttemptAt for 'deferred'; the lease is
+   * cleared); the others (lease lost, deleted, bounced meanwhile) are left
+   * alone and reported as stale. One transaction. */
+  recordOutcomes(owner: string, outcomes: AttemptOutcome[]): Promise<{ applied: number[]; stale: number[] }>;
+  /** Drops every lease `owner` holds (graceful shutdown). */
+  releaseLeases(owner: string): Promise<void>;
+  markDelayWarned(recipientIds: number[]): Promise<void>;
+  /** The earliest time a pending recipient becomes claimable: its
+   * nextAttemptAt, or for a leased one the later of that and the lease's
+   * expiry. Null when nothing is pending. */
+  nextQueueWakeup(): Promise<Date | null>;
+  /** Messages with pending recipients (all: also finished ones not yet
+   * purged), oldest first, each with all its recipients. */
+  listQueue(opts?: { all?: boolean }): Promise<QueuedMessage[]>;
+  /** Any state, including finished messages not yet purged. */
+  getQueued(queueId: string): Promise<QueuedMessage | null>;
+  /** Sets nextAttemptAt = now for pending recipients of one message (null:
+   * every message); returns how many recipients. */
+  retryQueued(queueId: string | null, now: Date): Promise<number>;
+  /** Removes the message and its recipients; false if there was none. */
+  deleteQueued(queueId: string): Promise<boolean>;
+  /** Marks every pending recipient failed (lease dropped, attempts unchanged)
+   * and returns them, for `queue bounce`. StoreError('not_found') for an
+   * unknown queue id; [] if nothing was pending. */
+  failQueued(queueId: string, reply: string, status: string, at: Date): Promise<QueueRecipient[]>;
+  /** Removes finished messages (no pending recipient) that finished before
+   * `before`; returns how many. Their blobs stay for the collector. */
+  purgeQueue(before: Date): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 // The commit worker: a worker thread with its own SQLite connection that runs
-// delivery batches (deliver-batch.ts). A durable COMMIT blocks its thread for
+// write batches (write-batch.ts: deliveries and outbound-queue writes). A durable COMMIT blocks its thread for
 // the WAL write and fsync; doing it here keeps the main thread (SMTP and IMAP
 // sessions) running meanwhile, and lets the next batch gather while this one
 // commits. Messages: in {type:'batch', id, jobs, nowMs} | {type:'close'};
@@ -10,7 +10,7 @@ import { StoreError } from '../store.ts';
 import { toStoreError } from '../errors.ts';
 import { openConnection } from './connection.ts';
 import { prepareStatements } from './statements.ts';
-import { prepareSavepoints, runDeliveryBatch, type DeliveryJob } from './deliver-batch.ts';
+import { prepareSavepoints, runWriteBatch, type WriteJob } from './write-batch.ts';
 
 export interface WorkerInit {
   dbPath: string;
@@ -23,7 +23,7 @@ export interface WireError {
   message: string;
 }
 
-export type ToWorker = { type: 'batch'; id: number; jobs: DeliveryJob[]; nowMs: number } | { type: 'close' };
+export type ToWorker = { type: 'batch'; id: number; jobs: WriteJob[]; nowMs: number } | { type: 'close' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'result'; id: number; outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: WireError }> }
@@ -48,14 +48,14 @@ if (parentPort) {
     }
     let out: FromWorker;
     try {
-      const outcomes = runDeliveryBatch(db, st, sp, msg.jobs, msg.nowMs);
+      const outcomes = runWriteBatch(db, st, sp, msg.jobs, msg.nowMs);
       out = {
         type: 'result',
         id: msg.id,
-        outcomes: outcomes.map((o) => (o.ok ? o : { ok: false, error: wire(o.error, 'delivering') })),
+        outcomes: outcomes.map((o) => (o.ok ? o : { ok: false, error: wire(o.error, 'writing') })),
       };
     } catch (err) {
-      out = { type: 'failed', id: msg.id, error: wire(err, 'committing deliveries') };
+      out = { type: 'failed', id: msg.id, error: wire(err, 'committing writes') };
     }
     port.postMessage(out);
   });

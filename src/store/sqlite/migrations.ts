@@ -109,9 +109,58 @@ CREATE TABLE sender_grants (
 );
 `;
 
+// The outbound queue. One queue_messages row per SMTP transaction with
+// remote recipients, pointing at the same blob as its local copies; one
+// queue_recipients row per remote recipient. A recipient is leased to one
+// delivery attempt by lease_owner/lease_until (a lease whose time has passed
+// is free again: its holder died). done_at is set once no recipient is
+// pending; such messages stay for `queue show` until purged.
+// The partial indexes name state = 'pending' literally: queries must too, or
+// SQLite cannot use them.
+const V3 = `
+CREATE TABLE queue_messages (
+  id          INTEGER PRIMARY KEY,
+  queue_id    TEXT NOT NULL UNIQUE,
+  blob_id     TEXT NOT NULL REFERENCES blobs(id),
+  size        INTEGER NOT NULL,
+  sender      TEXT NOT NULL,
+  envid       TEXT,
+  ret         TEXT CHECK (ret IN ('FULL', 'HDRS')),
+  smtputf8    INTEGER NOT NULL,
+  eight_bit   INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL,
+  done_at     INTEGER
+);
+CREATE INDEX queue_messages_blob ON queue_messages(blob_id);
+CREATE INDEX queue_messages_done ON queue_messages(done_at) WHERE done_at IS NOT NULL;
+CREATE TABLE queue_recipients (
+  id               INTEGER PRIMARY KEY,
+  message_id       INTEGER NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+  address          TEXT NOT NULL,
+  domain           TEXT NOT NULL,
+  state            TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  last_attempt_at  INTEGER,
+  last_reply       TEXT,
+  last_status      TEXT,
+  last_host        TEXT,
+  notify           TEXT,
+  orcpt            TEXT,
+  delay_warned     INTEGER NOT NULL DEFAULT 0,
+  lease_owner      TEXT,
+  lease_until      INTEGER
+);
+CREATE INDEX queue_recipients_message ON queue_recipients(message_id);
+CREATE INDEX queue_recipients_due ON queue_recipients(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX queue_recipients_domain ON queue_recipients(domain, next_attempt_at) WHERE state = 'pending';
+CREATE INDEX queue_recipients_leased ON queue_recipients(lease_owner) WHERE lease_owner IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(V1) },
   { version: 2, name: 'SCRAM keys, app passwords, sender grants', up: (db) => db.exec(V2) },
+  { version: 3, name: 'outbound queue', up: (db) => db.exec(V3) },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

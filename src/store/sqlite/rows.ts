@@ -1,7 +1,19 @@
 // Rows as SQLite returns them, and their conversion to the Store's types.
 // Times are stored as milliseconds since the epoch, flags space-separated.
 
-import type { Account, Alias, AppPassword, Domain, Mailbox, SpecialUse, StoredMessage } from '../store.ts';
+import type {
+  Account,
+  Alias,
+  AppPassword,
+  Domain,
+  DsnNotify,
+  Mailbox,
+  QueuedMessage,
+  QueueRecipient,
+  QueueRecipientState,
+  SpecialUse,
+  StoredMessage,
+} from '../store.ts';
 
 // Integers come back as numbers: every value here stays far below 2^53.
 export interface AccountRow {
@@ -107,4 +119,78 @@ export function groupAliases(rows: Array<{ source: string; target: string }>): A
     else out.push({ source: r.source, targets: [r.target] });
   }
   return out;
+}
+
+// The outbound queue (migration 3).
+
+export interface QueueMessageRow {
+  id: number;
+  queue_id: string;
+  blob_id: string;
+  size: number;
+  sender: string;
+  envid: string | null;
+  ret: string | null;
+  smtputf8: number;
+  eight_bit: number;
+  created_at: number;
+  done_at: number | null;
+}
+
+export interface QueueRecipientRow {
+  id: number;
+  message_id: number;
+  address: string;
+  domain: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_attempt_at: number | null;
+  last_reply: string | null;
+  last_status: string | null;
+  last_host: string | null;
+  notify: string | null;
+  orcpt: string | null;
+  delay_warned: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+/** NOTIFY values are stored comma-separated in canonical order, NULL when absent. */
+export function notifyColumn(n: DsnNotify[] | null): string | null {
+  return n === null ? null : n.join(',');
+}
+
+export function toQueueRecipient(r: QueueRecipientRow, queueId: string): QueueRecipient {
+  return {
+    id: r.id,
+    queueId,
+    address: r.address,
+    domain: r.domain,
+    state: r.state as QueueRecipientState,
+    attempts: r.attempts,
+    nextAttemptAt: new Date(r.next_attempt_at),
+    lastAttemptAt: r.last_attempt_at === null ? null : new Date(r.last_attempt_at),
+    lastReply: r.last_reply,
+    lastStatus: r.last_status,
+    lastHost: r.last_host,
+    notify: r.notify === null ? null : (r.notify.split(',') as DsnNotify[]),
+    orcpt: r.orcpt,
+    delayWarned: r.delay_warned !== 0,
+  };
+}
+
+export function toQueuedMessage(m: QueueMessageRow, recipients: QueueRecipientRow[]): QueuedMessage {
+  return {
+    queueId: m.queue_id,
+    blobId: m.blob_id,
+    size: m.size,
+    sender: m.sender,
+    createdAt: new Date(m.created_at),
+    envid: m.envid,
+    ret: m.ret as QueuedMessage['ret'],
+    smtputf8: m.smtputf8 !== 0,
+    eightBit: m.eight_bit !== 0,
+    recipients: recipients.map((r) => toQueueRecipient(r, m.queue_id)),
+  };
 }

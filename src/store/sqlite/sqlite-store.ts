@@ -1,9 +1,10 @@
 // The embedded Store: SQLite (node:sqlite, WAL, synchronous=FULL) for rows,
 // plus content-addressed blobs — inline in the database up to a threshold,
-// files under <dataDir>/blobs above it. deliver() goes through a group
-// committer so that many concurrent deliveries share one durable commit, run
-// by a worker thread on its own connection (commit-worker.ts) so the fsync
-// never blocks the sessions; everything else runs on the main connection.
+// files under <dataDir>/blobs above it. deliver() and the outbound queue's
+// writes go through a group committer so that many concurrent deliveries and
+// delivery attempts share one durable commit, run by a worker thread on its
+// own connection (commit-worker.ts) so the fsync never blocks the sessions;
+// everything else runs on the main connection.
 // The database may be opened by several processes at once (the CLI beside a
 // running server): every write is a short BEGIN IMMEDIATE transaction and
 // waits on the busy timeout rather than failing.
@@ -19,19 +20,35 @@ import {
   type Alias,
   type AppPassword,
   type AppPasswordInfo,
+  type AttemptOutcome,
+  type ClaimOptions,
   type DeliveredCopy,
   type DeliveryRequest,
   type Domain,
   type Mailbox,
+  type QueueClaim,
+  type QueuedMessage,
+  type QueueRecipient,
   type Store,
   type StoredMessage,
 } from '../store.ts';
+import {
+  normalizeClaim,
+  normalizeOutbound,
+  normalizeOutcomes,
+  requireIds,
+  requireOwner,
+  requireQueueId,
+  requireReason,
+  requireTime,
+} from '../queue-input.ts';
 import { domainOf, parseAddress, requireAddress, requireAliasSource, requireDomain, requireFlag } from '../names.ts';
 import { isConstraintError, toStoreError } from '../errors.ts';
 import { FileBlobs, fsyncDir } from '../blobs/file-blobs.ts';
 import { applyMigrations } from './migrations.ts';
 import { GroupCommitter, type Outcome } from './group-commit.ts';
-import type { DeliveryJob } from './deliver-batch.ts';
+import type { WriteJob } from './write-batch.ts';
+import * as queue from './queue.ts';
 import { openConnection } from './connection.ts';
 import { CommitWriter, InlineWriter, type BatchWriter } from './writer.ts';
 import { prepareStatements, type Statements } from './statements.ts';
@@ -46,7 +63,7 @@ import {
   type MailboxRow,
   type MessageRow,
 } from './rows.ts';
-import { withTransaction } from './tx.ts';
+import { withReadTransaction, withTransaction } from './tx.ts';
 import * as creds from './credentials.ts';
 
 export interface SqliteStoreOptions {
@@ -122,7 +139,7 @@ export class SqliteStore implements Store {
   readonly #files: FileBlobs;
   readonly #writer: BatchWriter;
   readonly #now: () => Date;
-  readonly #committer: GroupCommitter<DeliveryJob, DeliveredCopy[]>;
+  readonly #committer: GroupCommitter<WriteJob, unknown>;
   readonly #creds: creds.CredentialsDb;
   readonly #inflight = new Set<Promise<unknown>>();
   #closed = false;
@@ -138,12 +155,13 @@ export class SqliteStore implements Store {
     this.#creds = { db, st: this.#st, nowMs: () => this.#nowMs() };
     // One batch at a time goes to the worker; the next one gathers meanwhile.
     this.#committer = new GroupCommitter(
-      async (jobs) => (await writer.run(jobs, this.#nowMs())) as Outcome<DeliveredCopy[]>[],
+      (jobs): Promise<Outcome<unknown>[]> => writer.run(jobs, this.#nowMs()),
       { maxBatch: opts.maxBatch },
     );
   }
 
-  /** Batches and deliveries committed so far (for benchmarks and metrics). */
+  /** Batches and jobs committed so far (for benchmarks and metrics);
+   * `deliveries` counts every group-committed write, queue writes included. */
   get commitStats(): { batches: number; deliveries: number } {
     return { batches: this.#committer.batches, deliveries: this.#committer.items };
   }
@@ -157,6 +175,18 @@ export class SqliteStore implements Store {
     } catch (err) {
       return Promise.reject(toStoreError(err, what));
     }
+  }
+
+  /** A group-committed write: durable when it resolves. */
+  #write<T>(what: string, job: () => WriteJob): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'store is closed'));
+    let j: WriteJob;
+    try {
+      j = job();
+    } catch (err) {
+      return Promise.reject(toStoreError(err, what));
+    }
+    return this.#committer.submit(j) as Promise<T>;
   }
 
   #nowMs(): number {
@@ -424,7 +454,9 @@ export class SqliteStore implements Store {
   }
 
   async #deliver(req: DeliveryRequest): Promise<DeliveredCopy[]> {
-    if (!Array.isArray(req.recipients) || req.recipients.length === 0) {
+    // Validated before any bytes are written.
+    const outbound = req.outbound === undefined || req.outbound === null ? null : normalizeOutbound(req.outbound);
+    if (!Array.isArray(req.recipients) || (req.recipients.length === 0 && outbound === null)) {
       throw new StoreError('invalid', 'a delivery needs recipients');
     }
     const internalDate = req.internalDate?.getTime?.();
@@ -450,7 +482,70 @@ export class SqliteStore implements Store {
       await this.#files.write(blobId, req.content);
     }
     const bytes = !inline ? null : req.content.length === 1 ? req.content[0]! : Buffer.concat(req.content, size);
-    return this.#committer.submit({ blobId, size, inline: bytes, internalDate, recipients });
+    const job: WriteJob = { kind: 'deliver', blobId, size, inline: bytes, internalDate, recipients, outbound };
+    return this.#committer.submit(job) as Promise<DeliveredCopy[]>;
+  }
+
+  // Outbound queue (queue.ts)
+
+  claimDue(opts: ClaimOptions): Promise<QueueClaim[]> {
+    return this.#write('claiming queue entries', () => ({ kind: 'claim', ...normalizeClaim(opts) }));
+  }
+
+  recordOutcomes(owner: string, outcomes: AttemptOutcome[]): Promise<{ applied: number[]; stale: number[] }> {
+    return this.#write('recording delivery outcomes', () => ({
+      kind: 'outcomes',
+      owner: requireOwner(owner),
+      outcomes: normalizeOutcomes(outcomes),
+    }));
+  }
+
+  releaseLeases(owner: string): Promise<void> {
+    return this.#write('releasing leases', () => ({ kind: 'release', owner: requireOwner(owner) }));
+  }
+
+  markDelayWarned(recipientIds: number[]): Promise<void> {
+    return this.#write('marking delay warnings', () => ({ kind: 'delayWarned', ids: requireIds(recipientIds, 'recipientIds') }));
+  }
+
+  nextQueueWakeup(): Promise<Date | null> {
+    return this.#op('reading the queue', () => queue.nextQueueWakeup(this.#st));
+  }
+
+  listQueue(opts: { all?: boolean } = {}): Promise<QueuedMessage[]> {
+    return this.#op('listing the queue', () => withReadTransaction(this.#db, () => queue.listQueue(this.#st, opts.all === true)));
+  }
+
+  getQueued(queueId: string): Promise<QueuedMessage | null> {
+    return this.#op('reading the queue', () => {
+      if (typeof queueId !== 'string') throw new StoreError('invalid', 'queueId must be a string');
+      return withReadTransaction(this.#db, () => queue.getQueued(this.#st, queueId));
+    });
+  }
+
+  retryQueued(queueId: string | null, now: Date): Promise<number> {
+    return this.#write('retrying queued messages', () => ({
+      kind: 'retry',
+      queueId: queueId === null ? null : requireQueueId(queueId),
+      now: requireTime(now, 'now'),
+    }));
+  }
+
+  deleteQueued(queueId: string): Promise<boolean> {
+    return this.#write('deleting a queued message', () => ({ kind: 'delete', queueId: requireQueueId(queueId) }));
+  }
+
+  failQueued(queueId: string, reply: string, status: string, at: Date): Promise<QueueRecipient[]> {
+    return this.#write('failing a queued message', () => ({
+      kind: 'fail',
+      queueId: requireQueueId(queueId),
+      ...requireReason(reply, status),
+      at: requireTime(at, 'at'),
+    }));
+  }
+
+  purgeQueue(before: Date): Promise<number> {
+    return this.#write('purging the queue', () => ({ kind: 'purge', before: requireTime(before, 'before') }));
   }
 
   async close(): Promise<void> {

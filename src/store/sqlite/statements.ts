@@ -4,7 +4,7 @@
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-const SQL = {
+export const SQL = {
   // Domains
   insertDomain: 'INSERT INTO domains (name, created_at) VALUES (?, ?)',
   deleteDomain: 'DELETE FROM domains WHERE name = ?',
@@ -67,6 +67,65 @@ const SQL = {
   /** An existing blob with the same id (same bytes) is reused as it is. */
   insertBlob: 'INSERT INTO blobs (id, size, content, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
   getBlob: 'SELECT size, content FROM blobs WHERE id = ?',
+
+  // Outbound queue. `state = 'pending'` is written literally so the partial
+  // indexes apply. A PostgreSQL backend leases with the same shape:
+  //   SELECT id … ORDER BY next_attempt_at, id LIMIT n FOR UPDATE SKIP LOCKED
+  // then UPDATE those ids; SQLite's write lock makes one statement atomic.
+  insertQueueMessage: `INSERT INTO queue_messages (queue_id, blob_id, size, sender, envid, ret, smtputf8, eight_bit, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertQueueRecipient: `INSERT INTO queue_recipients (message_id, address, domain, state, next_attempt_at, notify, orcpt)
+                         VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
+  /** Leases due, unleased (or expired) recipients; RETURNING order is arbitrary. */
+  claimDue: `UPDATE queue_recipients SET lease_owner = :owner, lease_until = :until
+             WHERE id IN (SELECT id FROM queue_recipients
+                          WHERE state = 'pending' AND next_attempt_at <= :now
+                            AND (lease_until IS NULL OR lease_until <= :now)
+                          ORDER BY next_attempt_at, id LIMIT :limit)
+             RETURNING *`,
+  claimDueForDomain: `UPDATE queue_recipients SET lease_owner = :owner, lease_until = :until
+                      WHERE id IN (SELECT id FROM queue_recipients
+                                   WHERE state = 'pending' AND domain = :domain AND next_attempt_at <= :now
+                                     AND (lease_until IS NULL OR lease_until <= :now)
+                                   ORDER BY next_attempt_at, id LIMIT :limit)
+                      RETURNING *`,
+  /** Applies one outcome if the recipient is still pending and leased by the owner. */
+  recordOutcome: `UPDATE queue_recipients
+                  SET state = :state, attempts = attempts + 1, last_attempt_at = :at, last_reply = :reply,
+                      last_status = :status, last_host = :host, next_attempt_at = coalesce(:next, next_attempt_at),
+                      lease_owner = NULL, lease_until = NULL
+                  WHERE id = :id AND state = 'pending' AND lease_owner = :owner
+                  RETURNING message_id`,
+  /** Marks a message finished once none of its recipients is pending. */
+  finishQueueMessage: `UPDATE queue_messages SET done_at = :at
+                       WHERE id = :id AND done_at IS NULL
+                         AND NOT EXISTS (SELECT 1 FROM queue_recipients WHERE message_id = :id AND state = 'pending')`,
+  releaseLeases: 'UPDATE queue_recipients SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
+  markDelayWarned: 'UPDATE queue_recipients SET delay_warned = 1 WHERE id = ?',
+  retryQueued: `UPDATE queue_recipients SET next_attempt_at = ?
+                WHERE state = 'pending' AND message_id = (SELECT id FROM queue_messages WHERE queue_id = ?)`,
+  retryAllQueued: `UPDATE queue_recipients SET next_attempt_at = ? WHERE state = 'pending'`,
+  deleteQueued: 'DELETE FROM queue_messages WHERE queue_id = ?',
+  failQueued: `UPDATE queue_recipients
+               SET state = 'failed', last_attempt_at = ?, last_reply = ?, last_status = ?,
+                   lease_owner = NULL, lease_until = NULL
+               WHERE message_id = ? AND state = 'pending'
+               RETURNING *`,
+  purgeQueue: 'DELETE FROM queue_messages WHERE done_at IS NOT NULL AND done_at < ?',
+  queueMessageById: 'SELECT * FROM queue_messages WHERE id = ?',
+  queueMessageByQueueId: 'SELECT * FROM queue_messages WHERE queue_id = ?',
+  queueRecipientsOf: 'SELECT * FROM queue_recipients WHERE message_id = ? ORDER BY id',
+  listQueueActive: 'SELECT * FROM queue_messages WHERE done_at IS NULL ORDER BY created_at, id',
+  listQueueAll: 'SELECT * FROM queue_messages ORDER BY created_at, id',
+  listQueueRecipientsActive: `SELECT r.* FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id
+                              WHERE m.done_at IS NULL ORDER BY r.message_id, r.id`,
+  listQueueRecipientsAll: 'SELECT * FROM queue_recipients ORDER BY message_id, id',
+  /** Earliest due time among unleased pending recipients (walks the due index). */
+  nextDueUnleased: `SELECT next_attempt_at AS t FROM queue_recipients
+                    WHERE state = 'pending' AND lease_owner IS NULL ORDER BY next_attempt_at LIMIT 1`,
+  /** Earliest time a leased pending recipient becomes claimable again. */
+  nextDueLeased: `SELECT min(max(next_attempt_at, lease_until)) AS t FROM queue_recipients
+                  WHERE lease_owner IS NOT NULL AND state = 'pending'`,
 } as const;
 
 export type Statements = { [K in keyof typeof SQL]: StatementSync };

@@ -1,18 +1,19 @@
-// Where delivery batches are committed. CommitWriter is the main thread's
-// handle on the commit worker (commit-worker.ts): sends a batch, resolves
-// with its outcomes once the worker has COMMITted. One batch
+// Where write batches (deliveries, queue writes) are committed. CommitWriter
+// is the main thread's handle on the commit worker (commit-worker.ts): sends
+// a batch, resolves with its outcomes once the worker has COMMITted. One batch
 // at a time (the group committer guarantees it). If the worker dies, the batch
 // in flight fails with 'unavailable' and the next batch starts a new worker.
 // A batch that fails that way may still have committed just before the
 // crash: the sender then retries and the message arrives twice, which mail
-// tolerates; losing an acknowledged message would not be.
+// tolerates; losing an acknowledged message would not be. (A queue claim
+// committed that way leaves leases nobody uses: they expire.)
 
 import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreError } from '../store.ts';
 import { toStoreError } from '../errors.ts';
 import type { Outcome } from './group-commit.ts';
-import { prepareSavepoints, runDeliveryBatch, type DeliveryJob } from './deliver-batch.ts';
+import { prepareSavepoints, runWriteBatch, type WriteJob } from './write-batch.ts';
 import { prepareStatements } from './statements.ts';
 import type { FromWorker, ToWorker, WorkerInit, WireError } from './commit-worker.ts';
 
@@ -29,7 +30,7 @@ function fromWire(e: WireError): StoreError {
 }
 
 export interface BatchWriter {
-  run(jobs: DeliveryJob[], nowMs: number): Promise<Outcome<unknown>[]>;
+  run(jobs: WriteJob[], nowMs: number): Promise<Outcome<unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -46,11 +47,11 @@ export class InlineWriter implements BatchWriter {
     this.#sp = prepareSavepoints(db);
   }
 
-  async run(jobs: DeliveryJob[], nowMs: number): Promise<Outcome<unknown>[]> {
+  async run(jobs: WriteJob[], nowMs: number): Promise<Outcome<unknown>[]> {
     try {
-      return runDeliveryBatch(this.#db, this.#st, this.#sp, jobs, nowMs);
+      return runWriteBatch(this.#db, this.#st, this.#sp, jobs, nowMs);
     } catch (err) {
-      throw toStoreError(err, 'committing deliveries');
+      throw toStoreError(err, 'committing writes');
     }
   }
 
@@ -115,7 +116,7 @@ export class CommitWriter implements BatchWriter {
     return started;
   }
 
-  async run(jobs: DeliveryJob[], nowMs: number): Promise<Outcome<unknown>[]> {
+  async run(jobs: WriteJob[], nowMs: number): Promise<Outcome<unknown>[]> {
     const w = await this.#ensure();
     if (this.#inflight) throw new Error('CommitWriter: one batch at a time');
     return new Promise((resolve, reject) => {

@@ -1,25 +1,34 @@
-// The transaction behind deliver(): one BEGIN…COMMIT for a whole batch of
-// deliveries gathered by the group committer. Each delivery runs inside its
-// own SAVEPOINT, so one bad request (unknown account) is rolled back and
-// rejected alone while the rest of the batch commits. Small message bytes are
-// inserted inline here, so the same WAL fsync covers bytes and rows; large
-// ones were already made durable as files before the job was queued.
+// The transaction behind every group-committed write: one BEGIN…COMMIT for a
+// whole batch of jobs gathered by the group committer — deliveries (with
+// their outbound queue rows) and queue writes (claims, outcomes, …). Each job
+// runs inside its own SAVEPOINT, so one bad request (unknown account, queue
+// id taken) is rolled back and rejected alone while the rest of the batch
+// commits. Small message bytes are inserted inline here, so the same WAL
+// fsync covers bytes and rows; large ones were already made durable as files
+// before the job was queued.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { StoreError, type DeliveredCopy } from '../store.ts';
+import type { NormalOutbound } from '../queue-input.ts';
 import { toStoreError } from '../errors.ts';
 import type { Outcome } from './group-commit.ts';
 import type { Statements } from './statements.ts';
 import { withTransaction } from './tx.ts';
+import { enqueue, runQueueJob, type QueueJob } from './queue.ts';
 
 export interface DeliveryJob {
+  kind: 'deliver';
   blobId: string;
   size: number;
   /** The bytes to keep inline, or null when they are already a durable file. */
   inline: Uint8Array | null;
   internalDate: number;
   recipients: Array<{ accountId: number; mailbox: string; flags: string }>;
+  /** Remote recipients, queued in the same savepoint. */
+  outbound: NormalOutbound | null;
 }
+
+export type WriteJob = DeliveryJob | QueueJob;
 
 export interface SavepointStatements {
   savepoint: StatementSync;
@@ -29,9 +38,9 @@ export interface SavepointStatements {
 
 export function prepareSavepoints(db: DatabaseSync): SavepointStatements {
   return {
-    savepoint: db.prepare('SAVEPOINT deliver'),
-    release: db.prepare('RELEASE deliver'),
-    rollbackTo: db.prepare('ROLLBACK TO deliver'),
+    savepoint: db.prepare('SAVEPOINT job'),
+    release: db.prepare('RELEASE job'),
+    rollbackTo: db.prepare('ROLLBACK TO job'),
   };
 }
 
@@ -49,23 +58,28 @@ function deliverOne(st: Statements, job: DeliveryJob, nowMs: number): DeliveredC
     st.addUsage.run(job.size, r.accountId);
     copies.push({ accountId: r.accountId, mailboxId: mb.id, uid, messageId: Number(res.lastInsertRowid) });
   }
+  if (job.outbound) enqueue(st, job.blobId, job.size, job.internalDate, job.outbound);
   return copies;
+}
+
+function runJob(st: Statements, job: WriteJob, nowMs: number): unknown {
+  return job.kind === 'deliver' ? deliverOne(st, job, nowMs) : runQueueJob(st, job);
 }
 
 /** Runs the batch in one transaction. Throws (failing every job) if the
  * transaction itself cannot begin or commit: then nothing of it is durable. */
-export function runDeliveryBatch(
+export function runWriteBatch(
   db: DatabaseSync,
   st: Statements,
   sp: SavepointStatements,
-  jobs: DeliveryJob[],
+  jobs: WriteJob[],
   nowMs: number,
-): Outcome<DeliveredCopy[]>[] {
+): Outcome<unknown>[] {
   return withTransaction(db, () =>
-    jobs.map((job): Outcome<DeliveredCopy[]> => {
+    jobs.map((job): Outcome<unknown> => {
       sp.savepoint.run();
       try {
-        const value = deliverOne(st, job, nowMs);
+        const value = runJob(st, job, nowMs);
         sp.release.run();
         return { ok: true, value };
       } catch (err) {
@@ -78,7 +92,7 @@ export function runDeliveryBatch(
         } catch {
           throw err;
         }
-        return { ok: false, error: toStoreError(err, 'delivering') };
+        return { ok: false, error: toStoreError(err, job.kind === 'deliver' ? 'delivering' : `queue ${job.kind}`) };
       }
     }),
   );

@@ -21,7 +21,7 @@ const STORE_MODULE = new URL('./sqlite-store.ts', import.meta.url).href;
 
 /** Runs a module script in a child process; `onLine` sees each stdout line. */
 function child(script: string, onLine: (line: string) => void = () => {}) {
-  const p = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   let buf = '';
   let stderr = '';
   p.stdout.on('data', (d: Buffer) => {
@@ -157,16 +157,29 @@ describe('SqliteStore outbound queue', () => {
     const node = (owner: string) => `
       import { openSqliteStore } from ${JSON.stringify(STORE_MODULE)};
       const s = await openSqliteStore({ dataDir: ${JSON.stringify(dataDir)} });
+      // Start the commit worker, then wait for the other node, so they race.
+      await s.claimDue({ now: new Date(0), limit: 1, leaseMs: 1, owner: 'warm-up', domain: 'nowhere.invalid' });
+      process.stdout.write('ready\\n');
+      await new Promise((r) => process.stdin.once('data', r));
       for (;;) {
         const claims = await Promise.all([1, 2, 3].map(() => s.claimDue({ now: new Date(1000), limit: 4, leaseMs: 3600000, owner: ${JSON.stringify(owner)} })));
         const ids = claims.flat().flatMap((c) => c.message.recipients.map((r) => r.id));
         if (ids.length === 0) break;
         process.stdout.write(ids.join('\\n') + '\\n');
+        // A moment's delivery work: SQLite's busy handler sleeps between
+        // retries, so without it one node can take everything first.
+        await new Promise((r) => setTimeout(r, 10));
       }
       await s.close();`;
     const got = { east: [] as number[], west: [] as number[] };
-    const east = child(node('east'), (l) => got.east.push(Number(l)));
-    const west = child(node('west'), (l) => got.west.push(Number(l)));
+    let ready = 0;
+    const go = () => {
+      if (++ready < 2) return;
+      east.proc.stdin!.end('go\n');
+      west.proc.stdin!.end('go\n');
+    };
+    const east = child(node('east'), (l) => (l === 'ready' ? go() : got.east.push(Number(l))));
+    const west = child(node('west'), (l) => (l === 'ready' ? go() : got.west.push(Number(l))));
     assert.equal(await east.exited, 0, east.stderr());
     assert.equal(await west.exited, 0, west.stderr());
     const both = [...got.east, ...got.west];

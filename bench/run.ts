@@ -7,40 +7,72 @@
 // the same scenarios against any running server instead (e.g. Postfix), and
 // `--target sink` against bench/sink.ts to show the load generator's ceiling.
 // Scenarios: 50 sessions × 10 KB × 1 recipient; 50 sessions × 10 KB × 5
-// recipients; 1 session sending one message after another. Every step is
-// bounded in time; child processes are stopped on the way out.
+// recipients; 1 session sending one message after another (all on the SMTP
+// port, plaintext, no login); then TLS: the handshake rate of the
+// implicit-TLS port (bench/tls-handshakes.ts: 50 loops of connect, full TLS
+// 1.3 handshake, 220 greeting, close; handshakes/s go in the msg/s column),
+// and 50 sessions × 10 KB × 1 recipient on submissions (implicit TLS, port
+// 465) and on submission (STARTTLS, port 587), each session logging in with
+// AUTH PLAIN once as user1@example.org and then pipelining its messages.
+// Every step is bounded in time; child processes are stopped on the way out.
 //
 // Run: npm run bench -- [--target host:port|sink] [--server-pid PID] [--messages 10000]
-//      [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only 5rcpt] [--json]
+//      [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only 50x1,465x50] [--json]
+//      [--handshake-duration 10s] [--submission-port P] [--submissions-port P] [--auth user:pw]
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { runSmtpLoad, fmtBytes, parseSize } from './smtp-load.ts';
-import type { LoadOptions, LoadResult } from './smtp-load.ts';
+import { runSmtpLoad, fmtBytes, parseDuration, parseSize } from './smtp-load.ts';
+import type { LoadOptions, LoadResult, TlsMode } from './smtp-load.ts';
+import { runTlsHandshakes } from './tls-handshakes.ts';
+import type { HandshakeResult } from './tls-handshakes.ts';
 
 interface Scenario {
   id: string;
   name: string;
+  /** 'load': smtp-load; 'handshakes': tls-handshakes on the implicit-TLS port. */
+  kind: 'load' | 'handshakes';
   sessions: number;
   messagesPerSession: number;
   rcpts: number;
+  /** Which listener: the SMTP port, submission (587) or submissions (465). */
+  listener: 'smtp' | 'submission' | 'submissions';
+  tls: TlsMode;
+  /** Log in (AUTH PLAIN) once per session. */
+  auth: boolean;
+  /** Extra serve-for-bench arguments (Mailroom mode). */
+  serverArgs?: string[];
+  /** Only with --only. */
+  optional?: boolean;
 }
 
 interface Row {
   scenario: Scenario;
   result?: LoadResult;
+  /** For the 'handshakes' scenario. */
+  hs?: HandshakeResult;
   /** Messages the server says it stored (Mailroom mode), warm-up included. */
   stored?: number;
   warmupAccepted: number;
   error?: string;
+  /** Not run (e.g. the target has no TLS port); why. */
+  skipped?: string;
 }
 
 interface Target {
   host: string;
   port: number;
+  /** Submission (STARTTLS) and submissions (implicit TLS) ports, when the target has them. */
+  submission?: number;
+  submissions?: number;
+  /** Credentials for AUTH; from addresses are the user's. */
+  auth?: { user: string; password: string };
   pid?: number;
   tree?: boolean;
   /** Stops the server and returns what it reports having stored, if it says. */
@@ -109,8 +141,8 @@ function spawnJson(script: string, args: string[], key: string, timeoutMs: numbe
   return { child, ready, stop };
 }
 
-async function startMailroom(): Promise<Target> {
-  const s = spawnJson(`${HERE}serve-for-bench.ts`, ['--port', '0', '--exit-with-stdin'], 'ready', 120_000);
+async function startMailroom(extraArgs: readonly string[] = []): Promise<Target> {
+  const s = spawnJson(`${HERE}serve-for-bench.ts`, ['--port', '0', '--exit-with-stdin', ...extraArgs], 'ready', 120_000);
   const info = await s.ready;
   if (info.ready !== true) {
     await s.stop();
@@ -119,6 +151,9 @@ async function startMailroom(): Promise<Target> {
   return {
     host: '127.0.0.1',
     port: Number(info.port),
+    submission: typeof info.submission === 'number' ? info.submission : undefined,
+    submissions: typeof info.submissions === 'number' ? info.submissions : undefined,
+    auth: typeof info.password === 'string' ? { user: 'user1@example.org', password: info.password } : undefined,
     pid: s.child.pid,
     async stop() {
       const msgs = await s.stop();
@@ -128,12 +163,37 @@ async function startMailroom(): Promise<Target> {
   };
 }
 
+/** A throwaway EC P-256 certificate (as the server makes for itself) for the
+ * sink's implicit-TLS port; null without the openssl program. */
+function makeSinkCert(): { cert: string; key: string; dir: string } | null {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-bench-sink-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=sink.example.net', '-days', '2', '-keyout', key, '-out', cert],
+      { stdio: 'ignore', timeout: 30_000 },
+    );
+    return { cert, key, dir };
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+}
+
 async function startSinkChild(): Promise<Target> {
-  const s = spawnJson(`${HERE}sink.ts`, ['--port', '0', '--quiet'], 'sink', 30_000);
+  const pem = makeSinkCert();
+  const args = ['--port', '0', '--quiet', ...(pem ? ['--tls-cert', pem.cert, '--tls-key', pem.key] : [])];
+  const s = spawnJson(`${HERE}sink.ts`, args, 'sink', 30_000);
   const info = await s.ready;
+  if (pem) fs.rmSync(pem.dir, { recursive: true, force: true }); // read at start
   return {
     host: '127.0.0.1',
     port: Number(info.port),
+    submissions: typeof info.tlsPort === 'number' ? info.tlsPort : undefined,
+    // The sink says 235 to any AUTH.
+    auth: { user: 'bench@example.net', password: 'sink' },
     pid: s.child.pid,
     async stop() {
       await s.stop();
@@ -166,6 +226,21 @@ function pad(s: string, w: number, right = false): string {
 function table(rows: Row[], what: string): string {
   const head = ['scenario', 'accepted/sent', 'refused', 'errors', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS', 'stored copies'];
   const body = rows.map((r) => {
+    if (r.skipped) return [r.scenario.name, 'skipped', '', '', '', '', '', '', ''];
+    const h = r.hs;
+    if (h) {
+      return [
+        r.scenario.name,
+        `${h.completed}/${h.attempted}`,
+        '-',
+        String(h.errorsTotal),
+        `${h.perSec.toFixed(0)} hs/s`,
+        h.latency.p50.toFixed(1),
+        h.latency.p99.toFixed(1),
+        h.server ? fmtBytes(h.server.peakRss) : '-',
+        '-',
+      ];
+    }
     const x = r.result;
     if (!x) return [r.scenario.name, `failed: ${r.error ?? '?'}`, '', '', '', '', '', '', ''];
     const storedOk = r.stored === undefined ? '-' : `${r.stored}${r.stored === expectedStored(r) ? '' : ' (!)'}`;
@@ -186,8 +261,31 @@ function table(rows: Row[], what: string): string {
   const out = [`${what}`, line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
   const notes: string[] = [];
   for (const r of rows) {
+    if (r.skipped) notes.push(`${r.scenario.name}: skipped: ${r.skipped}`);
+    const h = r.hs;
+    if (h) {
+      notes.push(
+        `${r.scenario.name}: handshakes/s in the msg/s column; p50/p99 = connect → whole 220 greeting ` +
+          `(${h.protocol} ${h.cipher}, ${h.resume ? `resumption offered, ${h.resumed} resumed` : 'full handshakes, no resumption'}, ` +
+          `${h.concurrency} loops, so it includes queueing); client-side handshake p50/p99 ${h.handshake.p50.toFixed(1)}/${h.handshake.p99.toFixed(1)} ms; ` +
+          `load generator CPU ${((100 * h.clientCpu) / Math.max(h.elapsed, 1e-9)).toFixed(0)}% of one core`,
+      );
+      if (h.errorsTotal) notes.push(`${r.scenario.name}: errors ${JSON.stringify(h.errors)}`);
+      if (h.timedOut) notes.push(`${r.scenario.name}: hit the total timeout`);
+      continue;
+    }
     const x = r.result;
     if (!x) continue;
+    const tlsPart = x.tls
+      ? `${x.tls.mode === 'implicit' ? 'implicit TLS' : 'STARTTLS'} ${x.tls.version} ${x.tls.cipher}${x.tls.authenticated ? ', AUTH PLAIN once per session' : ''}; `
+      : r.scenario.auth
+        ? 'no TLS, AUTH PLAIN in clear once per session; '
+        : 'plaintext; ';
+    notes.push(
+      `${r.scenario.name}: ${tlsPart}session setup (connect → ready for MAIL) p50/p99 ${x.setup.p50.toFixed(1)}/${x.setup.p99.toFixed(1)} ms` +
+        ` over ${x.setup.count} connection${x.setup.count === 1 ? '' : 's'}; ` +
+        (x.steadyMsgPerSec === null ? 'no steady-state rate (too short a window with every session busy)' : `${x.steadyMsgPerSec.toFixed(0)} msg/s while all sessions were busy`),
+    );
     if (x.rejectedTotal) notes.push(`${r.scenario.name}: refused ${JSON.stringify(x.rejected)}`);
     if (x.errorsTotal) notes.push(`${r.scenario.name}: errors ${JSON.stringify(x.errors)}`);
     if (x.timedOut) notes.push(`${r.scenario.name}: hit the total timeout`);
@@ -201,17 +299,25 @@ function table(rows: Row[], what: string): string {
   return out.join('\n');
 }
 
+const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain'];
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       target: { type: 'string' },
       'server-pid': { type: 'string' },
       'server-tree': { type: 'boolean' },
+      'submission-port': { type: 'string' },
+      'submissions-port': { type: 'string' },
+      auth: { type: 'string' },
       messages: { type: 'string', default: '10000' },
       sequential: { type: 'string', default: '500' },
       size: { type: 'string', default: '10k' },
       bdat: { type: 'boolean' },
       warmup: { type: 'string', default: '1000' },
+      'handshake-duration': { type: 'string', default: '10s' },
+      'handshake-concurrency': { type: 'string', default: '50' },
+      resume: { type: 'boolean' },
       only: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -220,29 +326,80 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       'usage: npm run bench -- [--target host:port|sink] [--server-pid PID [--server-tree]] [--messages 10000]\n' +
-        '                        [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only ID] [--json]\n' +
-        'scenario ids: 50x1, 50x5, seq\n',
+        '                        [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only ID,ID] [--json]\n' +
+        '                        [--handshake-duration 10s] [--handshake-concurrency 50] [--resume]\n' +
+        '                        [--submission-port P] [--submissions-port P] [--auth user:password]   (with --target)\n' +
+        `scenario ids: ${SCENARIO_IDS.join(', ')} (587plain only with --only)\n`,
     );
     return;
   }
   const total = Number(values.messages);
   const size = parseSize(values.size!);
   const warmup = Number(values.warmup);
+  const handshakeMs = parseDuration(values['handshake-duration']!);
+  const handshakeConcurrency = Number(values['handshake-concurrency']);
   const kb = fmtBytes(size).replace('.0 ', ' ').replace(' KiB', ' KB');
+  const per50 = Math.max(1, Math.round(total / 50));
+  const plain = { kind: 'load', listener: 'smtp', tls: 'none', auth: false } as const;
   let scenarios: Scenario[] = [
-    { id: '50x1', name: `50 sessions × ${kb} × 1 rcpt`, sessions: 50, messagesPerSession: Math.max(1, Math.round(total / 50)), rcpts: 1 },
-    { id: '50x5', name: `50 sessions × ${kb} × 5 rcpts`, sessions: 50, messagesPerSession: Math.max(1, Math.round(total / 50)), rcpts: 5 },
-    { id: 'seq', name: `1 session, sequential, × 1 rcpt`, sessions: 1, messagesPerSession: Number(values.sequential), rcpts: 1 },
+    { ...plain, id: '50x1', name: `50 sessions × ${kb} × 1 rcpt`, sessions: 50, messagesPerSession: per50, rcpts: 1 },
+    { ...plain, id: '50x5', name: `50 sessions × ${kb} × 5 rcpts`, sessions: 50, messagesPerSession: per50, rcpts: 5 },
+    { ...plain, id: 'seq', name: `1 session, sequential, × 1 rcpt`, sessions: 1, messagesPerSession: Number(values.sequential), rcpts: 1 },
+    {
+      id: 'tls-handshakes',
+      name: `TLS 1.3 handshakes (465), ${handshakeConcurrency} loops`,
+      kind: 'handshakes',
+      sessions: handshakeConcurrency,
+      messagesPerSession: 0,
+      rcpts: 0,
+      listener: 'submissions',
+      tls: 'implicit',
+      auth: false,
+    },
+    { id: '465x50', name: `465 TLS+AUTH: 50 sessions × ${kb} × 1 rcpt`, kind: 'load', sessions: 50, messagesPerSession: per50, rcpts: 1, listener: 'submissions', tls: 'implicit', auth: true },
+    { id: '587x50', name: `587 STARTTLS+AUTH: 50 × ${kb} × 1 rcpt`, kind: 'load', sessions: 50, messagesPerSession: per50, rcpts: 1, listener: 'submission', tls: 'starttls', auth: true },
+    // Not in the default run: submission without TLS (AUTH in clear, allowed on
+    // loopback by auth.allow_plaintext_loopback), to tell TLS's cost from the
+    // submission path's (login, sender check, header fix-ups).
+    {
+      id: '587plain',
+      name: `587 AUTH, no TLS: 50 × ${kb} × 1 rcpt`,
+      kind: 'load',
+      sessions: 50,
+      messagesPerSession: per50,
+      rcpts: 1,
+      listener: 'submission',
+      tls: 'none',
+      auth: true,
+      serverArgs: ['--allow-plaintext-auth'],
+      optional: true,
+    },
   ];
-  if (values.only) scenarios = scenarios.filter((s) => values.only!.split(',').includes(s.id));
+  if (values.only) {
+    const ids = values.only.split(',').map((x) => x.trim());
+    const unknown = ids.filter((id) => !SCENARIO_IDS.includes(id));
+    if (unknown.length) throw new Error(`unknown scenario id ${unknown.join(', ')} (ids: ${SCENARIO_IDS.join(', ')})`);
+    scenarios = scenarios.filter((s) => ids.includes(s.id));
+  } else {
+    scenarios = scenarios.filter((s) => !s.optional);
+  }
 
   const mode = values.target === undefined ? 'mailroom' : values.target === 'sink' ? 'sink' : 'target';
   let fixed: Target | null = null;
   if (mode === 'target') {
     const { host, port } = parseTarget(values.target!);
+    let auth: Target['auth'];
+    if (values.auth !== undefined) {
+      const i = values.auth.indexOf(':');
+      if (i <= 0) throw new Error('--auth must be user:password');
+      auth = { user: values.auth.slice(0, i), password: values.auth.slice(i + 1) };
+    }
     fixed = {
       host,
       port,
+      submission: values['submission-port'] ? Number(values['submission-port']) : undefined,
+      submissions: values['submissions-port'] ? Number(values['submissions-port']) : undefined,
+      auth,
       pid: values['server-pid'] ? Number(values['server-pid']) : undefined,
       tree: values['server-tree'],
       stop: async () => undefined,
@@ -264,16 +421,51 @@ async function main(): Promise<void> {
     }
   }
 
+  /** Why a scenario cannot run against a fixed target (null: it can). */
+  const cannot = (sc: Scenario, t: Target): string | null => {
+    if (sc.listener === 'smtp') return null;
+    const p = sc.listener === 'submission' ? t.submission : t.submissions;
+    if (!p) return mode === 'sink' ? (sc.listener === 'submission' ? 'the sink has no STARTTLS' : 'the sink has no TLS (openssl missing?)') : `no ${sc.listener} port (--${sc.listener}-port)`;
+    if (sc.auth && !t.auth) return 'no credentials (--auth user:password)';
+    return null;
+  };
+
   const rows: Row[] = [];
   for (const sc of scenarios) {
     const row: Row = { scenario: sc, warmupAccepted: 0 };
     rows.push(row);
+    if (fixed) {
+      const why = cannot(sc, fixed);
+      if (why) {
+        row.skipped = why;
+        continue;
+      }
+    }
     let t: Target | null = fixed;
     try {
-      t ??= await startMailroom();
+      t ??= await startMailroom(sc.serverArgs);
+      const port = sc.listener === 'smtp' ? t.port : sc.listener === 'submission' ? t.submission : t.submissions;
+      if (!port) throw new Error(`the server has no ${sc.listener} port`);
+      if (!values.json) process.stderr.write(`bench: ${sc.name} → ${t.host}:${port} …\n`);
+      if (sc.kind === 'handshakes') {
+        // Warm-up: JIT on both ends, and the server's first TLS allocations.
+        if (warmup > 0) await runTlsHandshakes({ host: t.host, port, concurrency: 10, durationMs: 0, count: 200, totalTimeoutMs: 120_000 });
+        row.hs = await runTlsHandshakes({
+          host: t.host,
+          port,
+          concurrency: sc.sessions,
+          durationMs: handshakeMs,
+          resume: !!values.resume,
+          totalTimeoutMs: handshakeMs + 120_000,
+          serverPid: t.pid,
+          serverTree: t.tree ?? false,
+        });
+        continue;
+      }
+      if (sc.auth && !t.auth) throw new Error('the server gave no credentials for AUTH');
       const base: Partial<LoadOptions> = {
         host: t.host,
-        port: t.port,
+        port,
         size,
         rcpts: sc.rcpts,
         bdat: !!values.bdat,
@@ -281,13 +473,14 @@ async function main(): Promise<void> {
         toRange: 100,
         totalTimeoutMs: 10 * 60_000,
         replyTimeoutMs: 60_000,
+        tls: sc.tls,
+        ...(sc.auth ? { auth: t.auth, from: t.auth!.user, authInClear: sc.tls === 'none' } : {}),
       };
       if (warmup > 0) {
-        // JIT warm-up for both ends; not counted (but it is stored, and checked).
+        // JIT warm-up for both ends (through the same TLS and login path); not counted (but it is stored, and checked).
         const w = await runSmtpLoad({ ...base, sessions: 10, messages: Math.ceil(warmup / 10), totalTimeoutMs: 120_000 });
         row.warmupAccepted = w.accepted;
       }
-      if (!values.json) process.stderr.write(`bench: ${sc.name} → ${t.host}:${t.port} …\n`);
       row.result = await runSmtpLoad({
         ...base,
         sessions: sc.sessions,
@@ -306,11 +499,16 @@ async function main(): Promise<void> {
   const what =
     mode === 'mailroom' ? 'Mailroom (fresh server per scenario, store fsynced before 250)' : mode === 'sink' ? 'bench/sink.ts (discard): the load generator’s ceiling' : `target ${values.target}`;
   if (values.json) {
-    process.stdout.write(JSON.stringify({ target: what, rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, ...r.result })) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        target: what,
+        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs })),
+      }) + '\n',
+    );
   } else {
     process.stdout.write(table(rows, what) + '\n');
   }
-  if (rows.some((r) => !r.result || r.result.accepted === 0)) process.exitCode = 1;
+  if (rows.some((r) => !r.skipped && !(r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

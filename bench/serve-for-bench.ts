@@ -1,17 +1,24 @@
 // Starts Mailroom for a benchmark, in its own process so that its memory can
 // be measured apart from the load generator: a fresh temporary data directory,
 // a config built with parseConfig (SMTP on 127.0.0.1, an ephemeral port unless
-// --port, connection limits raised for 50+ sessions from one IP), startServer,
-// then domain example.org and accounts user1..user100@example.org added
-// through the Store. Prints one JSON line on stdout when ready:
-// {"ready":true,"port":N,"pid":P,"dataDir":"…"} — or {"ready":false,"error":"…"}
-// and exit code 1 if the server's modules are missing or fail. On SIGTERM,
+// --port; submission (STARTTLS) and submissions (implicit TLS) on ephemeral
+// ports too unless --no-submission, with the self-signed certificate the
+// server makes in the data dir; connection limits raised for 50+ sessions
+// from one IP), startServer, then domain example.org and accounts
+// user1..user100@example.org added through the Store, all with the password
+// --password (default "bench-pw": argon2id hash and SCRAM keys from
+// hashCredentials, so AUTH PLAIN/LOGIN/SCRAM-SHA-256 all work). Prints one
+// JSON line on stdout when ready:
+// {"ready":true,"port":N,"submission":N,"submissions":N,"password":"…","pid":P,"dataDir":"…"}
+// — or {"ready":false,"error":"…"} and exit code 1 if the server's modules are
+// missing or fail. On SIGTERM,
 // SIGINT or (with --exit-with-stdin) stdin closing it prints {"stored":N} (messages in the accounts'
 // INBOXes, to check accepted = stored), closes the server, deletes the data
 // directory (unless --keep) and exits. Written against APIs still in progress:
 // everything is looked up defensively.
 //
-// Run: node bench/serve-for-bench.ts [--port 0] [--users 100] [--domain example.org]
+// Run: node bench/serve-for-bench.ts [--port 0] [--submission-port 0] [--submissions-port 0]
+//      [--no-submission] [--allow-plaintext-auth] [--users 100] [--domain example.org] [--password bench-pw]
 //      [--data-dir DIR] [--keep] [--log info|warn|…] [--max-lifetime 1h] [--exit-with-stdin]
 
 import fs from 'node:fs';
@@ -25,13 +32,13 @@ const SRC = new URL('../src/', import.meta.url);
 /** The parts of the server's API this script uses, typed loosely on purpose. */
 interface BenchStore {
   addDomain(name: string): Promise<unknown>;
-  addAccount(a: { address: string; passwordHash: string; quotaBytes: number }): Promise<{ id: number }>;
+  addAccount(a: { address: string; passwordHash: string; scram?: string | null; quotaBytes: number }): Promise<{ id: number }>;
   getAccount?(address: string): Promise<{ id: number } | null>;
   getMailbox?(accountId: number, name: string): Promise<{ messageCount: number } | null>;
   close?(): Promise<void>;
 }
 interface Running {
-  ports?: { smtp?: number };
+  ports?: { smtp?: number; submission?: number; submissions?: number };
   store?: BenchStore;
   close(reason?: string): Promise<void>;
 }
@@ -58,6 +65,11 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },
+      'submission-port': { type: 'string', default: '0' },
+      'submissions-port': { type: 'string', default: '0' },
+      'no-submission': { type: 'boolean' },
+      'allow-plaintext-auth': { type: 'boolean' },
+      password: { type: 'string', default: 'bench-pw' },
       users: { type: 'string', default: '100' },
       domain: { type: 'string', default: 'example.org' },
       'data-dir': { type: 'string' },
@@ -68,6 +80,8 @@ async function main(): Promise<void> {
     },
   });
   const port = Number(values.port);
+  const submission = !values['no-submission'];
+  const password = values.password!;
   const users = Number(values.users);
   const domain = values.domain!;
   const ownDir = !values['data-dir'];
@@ -109,7 +123,12 @@ async function main(): Promise<void> {
         `data_dir = ${JSON.stringify(dataDir)}`,
         `[listen]`,
         `smtp = "127.0.0.1:${port}"`,
+        ...(submission
+          ? [`submission = "127.0.0.1:${Number(values['submission-port'])}"`, `submissions = "127.0.0.1:${Number(values['submissions-port'])}"`]
+          : []),
         ...(limits ? [`[limits]`, `connections = 5000`, `connections_per_ip = 5000`] : []),
+        // Only for the "AUTH without TLS" comparison: logins in clear from loopback.
+        ...(values['allow-plaintext-auth'] ? [`[auth]`, `allow_plaintext_loopback = true`] : []),
         `[log]`,
         `level = ${JSON.stringify(values.log)}`,
       ].join('\n') + '\n';
@@ -126,6 +145,9 @@ async function main(): Promise<void> {
     running = await startServer(config, { logger });
     const smtpPort = running.ports?.smtp;
     if (!smtpPort) throw new Error('startServer did not report ports.smtp');
+    const submissionPort = running.ports?.submission;
+    const submissionsPort = running.ports?.submissions;
+    if (submission && (!submissionPort || !submissionsPort)) throw new Error('startServer did not report ports.submission and ports.submissions');
 
     let store = running.store;
     let ownStore = false;
@@ -136,12 +158,16 @@ async function main(): Promise<void> {
       store = await openSqliteStore({ dataDir });
       ownStore = true;
     }
-    let passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hiZW5jaGJlbmNo$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    // One hash for every user (they share the password, so the salt can be
+    // shared too): hashing 100 times with argon2id would only slow the start.
+    let creds: { passwordHash: string; scram: string | null };
     try {
-      const pw = await importSrc('auth/password.ts');
-      passwordHash = await fn<(p: string) => Promise<string>>(pw, 'hashPassword', 'src/auth/password.ts')('bench-password');
-    } catch {
-      /* a placeholder hash is fine: the bench does not authenticate */
+      const c = await importSrc('auth/credentials.ts');
+      creds = await fn<(p: string) => Promise<{ passwordHash: string; scram: string }>>(c, 'hashCredentials', 'src/auth/credentials.ts')(password);
+    } catch (err) {
+      if (submission) throw new Error(`cannot hash the bench password: ${(err as Error).message}`);
+      // The SMTP-only scenarios do not log in: a placeholder hash is fine.
+      creds = { passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hiZW5jaGJlbmNo$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', scram: null };
     }
     const ignoreExists = (err: unknown) => {
       if ((err as { code?: string }).code !== 'exists') throw err;
@@ -151,7 +177,7 @@ async function main(): Promise<void> {
     for (let i = 1; i <= users; i++) {
       const address = `user${i}@${domain}`;
       try {
-        accountIds.push((await store.addAccount({ address, passwordHash, quotaBytes: 0 })).id);
+        accountIds.push((await store.addAccount({ address, passwordHash: creds.passwordHash, scram: creds.scram, quotaBytes: 0 })).id);
       } catch (err) {
         ignoreExists(err);
         const a = await store.getAccount?.(address);
@@ -160,7 +186,14 @@ async function main(): Promise<void> {
     }
     if (ownStore) await store.close?.();
 
-    out({ ready: true, port: smtpPort, pid: process.pid, dataDir, users });
+    out({
+      ready: true,
+      port: smtpPort,
+      ...(submission ? { submission: submissionPort, submissions: submissionsPort, password } : {}),
+      pid: process.pid,
+      dataDir,
+      users,
+    });
 
     let stopping = false;
     const stop = async (why: string) => {

@@ -4,10 +4,16 @@
 // stores nothing. Commands are handled in whole pipelined batches: all replies
 // owed for one received chunk go out in a single write. Not a real server —
 // no limits beyond a line-length cap — and it listens on loopback only.
-// Run: `node bench/sink.ts --port 2599 [--workers N]`; prints one JSON line
-// {"sink":true,"port":N,"pid":P} when ready. `startSink()` runs it in-process.
+// AUTH gets 235 without looking at the credentials. With --tls-cert and
+// --tls-key it also listens for implicit TLS (as on port 465) on a second
+// port, to show the generator's TLS ceiling (no STARTTLS).
+// Run: `node bench/sink.ts --port 2599 [--workers N] [--tls-cert F --tls-key F [--tls-port P]]`;
+// prints one JSON line {"sink":true,"port":N,"pid":P[,"tlsPort":N]} when ready.
+// `startSink()` runs it in-process.
 
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 
@@ -19,6 +25,8 @@ export interface SinkStats {
 
 export interface Sink {
   port: number;
+  /** Implicit-TLS port, when started with a certificate. */
+  tlsPort?: number;
   stats: SinkStats;
   close(): Promise<void>;
 }
@@ -164,6 +172,8 @@ function handle(sock: net.Socket, stats: SinkStats): void {
         return;
       } else if (c0 === 0x6e) {
         out += '250 2.0.0 Ok\r\n';
+      } else if (c0 === 0x61 && c1 === 0x75) {
+        out += '235 2.7.0 Authentication successful (not checked)\r\n';
       } else {
         out += '502 5.5.2 Command not implemented\r\n';
       }
@@ -172,27 +182,35 @@ function handle(sock: net.Socket, stats: SinkStats): void {
   });
 }
 
-export async function startSink(opts: { host?: string; port?: number } = {}): Promise<Sink> {
+export async function startSink(
+  opts: { host?: string; port?: number; tls?: { cert: string | Buffer; key: string | Buffer; port?: number } } = {},
+): Promise<Sink> {
   const stats: SinkStats = { connections: 0, messages: 0, bytes: 0 };
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
+  const onConnection = (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     handle(s, stats);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0, backlog: 4096 }, () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  };
+  const servers: net.Server[] = [net.createServer(onConnection)];
+  if (opts.tls) servers.push(tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, onConnection));
+  const ports: number[] = [];
+  for (const [i, server] of servers.entries()) {
+    const want = i === 0 ? (opts.port ?? 0) : (opts.tls?.port ?? 0);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: opts.host ?? '127.0.0.1', port: want, backlog: 4096 }, () => resolve());
+    });
+    ports.push((server.address() as net.AddressInfo).port);
+  }
   return {
-    port,
+    port: ports[0]!,
+    tlsPort: ports[1],
     stats,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    },
   };
 }
 
@@ -202,12 +220,20 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '2599' },
       workers: { type: 'string', default: '1' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-port': { type: 'string', default: '0' },
       quiet: { type: 'boolean' },
     },
   });
   const host = values.host!;
   if (!host.startsWith('127.') && host !== '::1' && host !== 'localhost') throw new Error('the sink listens on loopback only');
   const workers = Math.max(1, Number(values.workers));
+  if (!values['tls-cert'] !== !values['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+  const tlsOpts = values['tls-cert']
+    ? { cert: fs.readFileSync(values['tls-cert']), key: fs.readFileSync(values['tls-key']!), port: Number(values['tls-port']) }
+    : undefined;
+  if (tlsOpts && workers > 1) throw new Error('--tls-cert works with one worker only');
   if (workers > 1 && cluster.isPrimary) {
     // Workers share the listening socket (node:cluster); the primary only reports.
     let ready = 0;
@@ -227,11 +253,11 @@ async function main(): Promise<void> {
     process.on('SIGINT', stop);
     return;
   }
-  const sink = await startSink({ host, port: Number(values.port) });
+  const sink = await startSink({ host, port: Number(values.port), tls: tlsOpts });
   if (cluster.isWorker) {
     process.send!({ port: sink.port });
   } else {
-    process.stdout.write(JSON.stringify({ sink: true, port: sink.port, pid: process.pid }) + '\n');
+    process.stdout.write(JSON.stringify({ sink: true, port: sink.port, pid: process.pid, ...(sink.tlsPort ? { tlsPort: sink.tlsPort } : {}) }) + '\n');
   }
   let last = 0;
   const t = setInterval(() => {

@@ -11,8 +11,17 @@
 // messages sent/accepted/rejected, msg/s, p50/p90/p99 latency (MAIL → final
 // reply) and, with --server-pid, the server's peak RSS. Always ends: per-reply
 // and total timeouts. `runSmtpLoad(opts)` runs it in-process.
+//
+// Submission: --tls speaks TLS from the first byte (RFC 8314 §3.3, port 465),
+// --starttls upgrades after EHLO (RFC 3207: EHLO, STARTTLS, 220, handshake,
+// EHLO again), and --auth user:password logs in with AUTH PLAIN and an
+// initial response (RFC 4954, RFC 4616) once TLS is up. Each session does its
+// handshake and login once, then pipelines its transactions as above. The
+// server's certificate is not verified (benchmark servers use self-signed
+// ones) but nothing older than TLS 1.2 is offered.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -56,7 +65,21 @@ export interface LoadOptions {
   rssIntervalMs?: number;
   /** Progress line on stderr every second. */
   progress: boolean;
+  /** 'implicit': TLS from the first byte; 'starttls': EHLO, STARTTLS, EHLO again; 'none': plaintext. */
+  tls: TlsMode;
+  /** Oldest TLS version offered (≥ TLSv1.2). */
+  tlsMinVersion: tls.SecureVersion;
+  /** Newest TLS version offered (default: Node's, i.e. TLSv1.3). */
+  tlsMaxVersion?: tls.SecureVersion;
+  /** SNI name; none by default (the target is an IP address). */
+  tlsServername?: string;
+  /** AUTH PLAIN with these credentials after TLS (and after EHLO); `from` should then be the user's address. */
+  auth?: { user: string; password: string };
+  /** Allow AUTH without TLS (servers allow it on loopback at most, e.g. Mailroom's auth.allow_plaintext_loopback). */
+  authInClear: boolean;
 }
+
+export type TlsMode = 'none' | 'implicit' | 'starttls';
 
 export interface RssStats {
   pid: number;
@@ -98,6 +121,15 @@ export interface LoadResult {
   latency: { p50: number; p90: number; p99: number; max: number; mean: number };
   /** Load generator's own CPU seconds (user+system) — near elapsed means it is the bottleneck. */
   clientCpu: number;
+  /** Milliseconds from opening a connection until it could send MAIL: TCP
+   * connect, greeting, EHLO, and TLS handshake / STARTTLS / AUTH when used. */
+  setup: { count: number; p50: number; p99: number; max: number; mean: number };
+  /** accepted/s while every session was busy: from when the last one had
+   * finished its setup (connect, TLS, AUTH) to when the first one ended; null
+   * if that window was under a fifth of the run. The rate without the login storm. */
+  steadyMsgPerSec: number | null;
+  /** TLS as negotiated by the first session that got through it. */
+  tls?: { mode: TlsMode; version: string; cipher: string; authenticated: boolean };
   server?: RssStats;
   timedOut: boolean;
 }
@@ -124,6 +156,12 @@ export const DEFAULTS: LoadOptions = {
   serverPid: undefined,
   serverTree: false,
   progress: false,
+  tls: 'none',
+  tlsMinVersion: 'TLSv1.2',
+  tlsMaxVersion: undefined,
+  tlsServername: undefined,
+  auth: undefined,
+  authInClear: false,
 };
 
 // ---------------------------------------------------------------- message
@@ -270,7 +308,7 @@ class Envelopes {
 
 // ---------------------------------------------------------------- stats
 
-class Latencies {
+export class Latencies {
   private buf = new Float64Array(1 << 16);
   n = 0;
   add(ms: number): void {
@@ -362,14 +400,17 @@ export function startRssSampler(pid: number, tree = false, intervalMs = 100): { 
 
 // ---------------------------------------------------------------- sessions
 
-const S_CONNECT = 0;
+const S_CONNECT = 0; // TCP connect (and, for implicit TLS, the handshake)
 const S_GREETING = 1;
 const S_EHLO = 2;
-const S_IDLE = 3;
-const S_ENVELOPE = 4; // waiting for RSET?/MAIL/RCPT/DATA|BDAT replies
-const S_BODY = 5; // body written, waiting for the final reply
-const S_QUIT = 6;
-const S_DONE = 7;
+const S_STARTTLS = 3; // STARTTLS sent, waiting for 220
+const S_HANDSHAKE = 4; // STARTTLS handshake in progress
+const S_AUTH = 5; // AUTH PLAIN sent, waiting for 235
+const S_IDLE = 6;
+const S_ENVELOPE = 7; // waiting for RSET?/MAIL/RCPT/DATA|BDAT replies
+const S_BODY = 8; // body written, waiting for the final reply
+const S_QUIT = 9;
+const S_DONE = 10;
 
 const MAX_LINE = 8192;
 
@@ -378,11 +419,24 @@ interface Shared {
   msg: BuiltMessage;
   env: Envelopes;
   lat: Latencies;
+  /** Connection opened → ready for MAIL. */
+  setupLat: Latencies;
+  /** TLS client options shared by every session (null: plaintext). */
+  tlsOpts: tls.ConnectionOptions | null;
+  /** "AUTH PLAIN <base64>\r\n", or null. */
+  authLine: string | null;
   result: LoadResult;
   /** Global message counter (patched into Message-ID, picks the envelope). */
   next: number;
   deadline: number; // performance.now() after which no new transaction starts (Infinity if none)
   stopping: boolean;
+  /** Sessions that have been ready at least once; when all are: the time and accepted count then. */
+  everReady: number;
+  allReadyAt: number;
+  acceptedAtAllReady: number;
+  /** When the first session ended, and the accepted count then. */
+  firstDoneAt: number;
+  acceptedAtFirstDone: number;
 }
 
 class Session {
@@ -392,7 +446,12 @@ class Session {
   private state = S_CONNECT;
   private partial: Buffer | null = null;
   private ehloLines: string[] | null = null;
-  private caps = { pipelining: false, chunking: false, size: false };
+  private caps = { pipelining: false, chunking: false, size: false, starttls: false };
+  /** The current connection speaks TLS. */
+  private secure = false;
+  /** performance.now() when the current connection was opened. */
+  private connectStart = 0;
+  private wasReady = false;
   private useBdat = false;
   private pipelined = false;
   private mailParams = '';
@@ -436,16 +495,29 @@ class Session {
     const { opts } = this.sh;
     this.state = S_CONNECT;
     this.partial = null;
-    const sock = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    this.ehloLines = null;
+    this.caps = { pipelining: false, chunking: false, size: false, starttls: false };
+    const implicit = opts.tls === 'implicit';
+    this.secure = implicit;
+    const sock: net.Socket = implicit
+      ? tls.connect({ ...this.sh.tlsOpts!, host: opts.host, port: opts.port })
+      : net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    if (implicit) sock.setNoDelay(true);
     this.socket = sock;
-    this.waitingSince = performance.now();
+    this.connectStart = this.waitingSince = performance.now();
     const connectTimer = setTimeout(() => this.fail('connect-timeout', sock), opts.connectTimeoutMs);
-    sock.once('connect', () => {
+    // For implicit TLS the greeting can only come after the handshake.
+    sock.once(implicit ? 'secureConnect' : 'connect', () => {
       clearTimeout(connectTimer);
       if (this.socket !== sock) return;
+      if (implicit) this.noteTls(sock as tls.TLSSocket);
       this.state = S_GREETING;
       this.waitingSince = performance.now();
     });
+    this.listen(sock, connectTimer);
+  }
+
+  private listen(sock: net.Socket, connectTimer?: NodeJS.Timeout): void {
     sock.on('data', (chunk: Buffer) => {
       if (this.socket === sock) this.onData(chunk);
     });
@@ -461,6 +533,40 @@ class Session {
     });
   }
 
+  /** After "220 Ready to start TLS": the handshake over the same connection.
+   * Only what the TLS socket reads counts from here on (RFC 3207 §4.2). */
+  private startTls(): void {
+    const plain = this.socket!;
+    plain.removeAllListeners('data');
+    this.state = S_HANDSHAKE;
+    const sock = tls.connect({ ...this.sh.tlsOpts!, socket: plain });
+    this.socket = sock;
+    // The plaintext socket's own 'error'/'close' handlers now see this.socket
+    // !== plain and stay quiet; the TLS socket reports for both.
+    sock.once('secureConnect', () => {
+      if (this.socket !== sock) return;
+      this.secure = true;
+      this.noteTls(sock);
+      this.state = S_EHLO;
+      this.ehloLines = [];
+      this.caps = { pipelining: false, chunking: false, size: false, starttls: false };
+      this.waitingSince = performance.now();
+      sock.write(`EHLO ${this.sh.opts.ehloName}\r\n`);
+    });
+    this.listen(sock);
+  }
+
+  private noteTls(sock: tls.TLSSocket): void {
+    const r = this.sh.result;
+    if (r.tls) return;
+    r.tls = {
+      mode: this.sh.opts.tls,
+      version: sock.getProtocol() ?? '?',
+      cipher: sock.getCipher()?.standardName ?? sock.getCipher()?.name ?? '?',
+      authenticated: false,
+    };
+  }
+
   /** Connection-level failure: count the transaction in flight, maybe reconnect. */
   fail(kind: string, sock: net.Socket | null = this.socket): void {
     if (sock !== this.socket || this.state === S_DONE) return;
@@ -471,13 +577,15 @@ class Session {
         inc(r.errors, kind);
         this.inTx = false;
       } else if (!wasQuit) {
-        inc(r.errors, this.state <= S_EHLO ? `connect:${kind}` : kind);
+        inc(r.errors, this.state <= S_AUTH ? `connect:${kind}` : kind);
       }
     }
     this.socket = null;
     sock?.destroy();
     this.waitingSince = 0;
-    if (!wasQuit && this.wantsMore() && this.reconnects < this.sh.opts.maxReconnects && kind !== 'ECONNREFUSED') {
+    // A refused connection or a failed TLS handshake would only fail the same way again.
+    const hopeless = kind === 'ECONNREFUSED' || kind.startsWith('ERR_SSL_') || kind.startsWith('ERR_TLS_');
+    if (!wasQuit && this.wantsMore() && this.reconnects < this.sh.opts.maxReconnects && !hopeless) {
       this.reconnects++;
       this.state = S_CONNECT;
       setTimeout(() => this.connect(), 50 * this.reconnects).unref();
@@ -511,6 +619,7 @@ class Session {
 
   // Incremental reply parser: lines end at LF; a reply ends at a line whose 4th byte is not '-'.
   private onData(chunk: Buffer): void {
+    const sock = this.socket;
     let buf = chunk;
     if (this.partial) {
       buf = Buffer.concat([this.partial, chunk]);
@@ -538,6 +647,11 @@ class Session {
       if (sep === 45) continue; // '-': more lines follow
       this.onReply(c0 * 100 + c1 * 10 + c2);
       if (this.socket === null || this.state === S_DONE) return;
+      if (this.socket !== sock) {
+        // Upgraded after "220" to STARTTLS: a well-behaved server sent nothing after it.
+        if (start < n) this.fail('bytes-after-starttls-220');
+        return;
+      }
     }
     if (start < n) {
       if (n - start > MAX_LINE) {
@@ -575,22 +689,29 @@ class Session {
           if (kw === 'PIPELINING') this.caps.pipelining = true;
           else if (kw === 'CHUNKING') this.caps.chunking = true;
           else if (kw === 'SIZE') this.caps.size = true;
+          else if (kw === 'STARTTLS') this.caps.starttls = true;
         }
-        const { opts, result } = this.sh;
-        this.pipelined = opts.pipelining && this.caps.pipelining;
-        this.useBdat = opts.bdat && this.caps.chunking;
-        if (opts.bdat && !this.useBdat) return this.refuseSession('no-chunking');
-        if (this.id === 0) {
-          result.pipelining = this.pipelined;
-          result.mode = this.useBdat ? 'BDAT' : 'DATA';
+        const { opts } = this.sh;
+        if (opts.tls === 'starttls' && !this.secure) {
+          if (!this.caps.starttls) return this.refuseSession('no-starttls');
+          this.state = S_STARTTLS;
+          this.write('STARTTLS\r\n');
+          return;
         }
-        this.mailParams = this.caps.size ? ` SIZE=${this.sh.msg.raw.length}` : '';
-        this.tail = this.useBdat ? `BDAT ${this.body.length} LAST\r\n` : 'DATA\r\n';
-        this.state = S_IDLE;
-        this.reconnects = 0;
-        this.nextTransaction();
-        return;
+        if (this.sh.authLine) {
+          this.state = S_AUTH;
+          this.write(this.sh.authLine);
+          return;
+        }
+        return this.ready();
       }
+      case S_STARTTLS:
+        if (code !== 220) return this.refuseSession(`starttls ${code}`);
+        return this.startTls();
+      case S_AUTH:
+        if (code !== 235) return this.refuseSession(`auth ${code}`);
+        if (this.sh.result.tls) this.sh.result.tls.authenticated = true;
+        return this.ready();
       case S_ENVELOPE:
         return this.onEnvelopeReply(code, now);
       case S_BODY:
@@ -603,6 +724,32 @@ class Session {
         if (code === 421) this.fail('421-idle');
         return;
     }
+  }
+
+  /** Greeted (and secured and logged in, as asked): set up the transaction shape and start. */
+  private ready(): void {
+    const { opts, result } = this.sh;
+    const now = performance.now();
+    this.sh.setupLat.add(now - this.connectStart);
+    if (!this.wasReady) {
+      this.wasReady = true;
+      if (++this.sh.everReady === opts.sessions) {
+        this.sh.allReadyAt = now;
+        this.sh.acceptedAtAllReady = result.accepted;
+      }
+    }
+    this.pipelined = opts.pipelining && this.caps.pipelining;
+    this.useBdat = opts.bdat && this.caps.chunking;
+    if (opts.bdat && !this.useBdat) return this.refuseSession('no-chunking');
+    if (this.id === 0) {
+      result.pipelining = this.pipelined;
+      result.mode = this.useBdat ? 'BDAT' : 'DATA';
+    }
+    this.mailParams = this.caps.size ? ` SIZE=${this.sh.msg.raw.length}` : '';
+    this.tail = this.useBdat ? `BDAT ${this.body.length} LAST\r\n` : 'DATA\r\n';
+    this.state = S_IDLE;
+    this.reconnects = 0;
+    this.nextTransaction();
   }
 
   private refuseSession(why: string): void {
@@ -742,10 +889,35 @@ function stageOf(idx: number, rcpts: number, bdat: boolean): string {
   return bdat ? 'BDAT' : 'DATA';
 }
 
+// ---------------------------------------------------------------- TLS
+
+const TLS_VERSIONS: readonly tls.SecureVersion[] = ['TLSv1.2', 'TLSv1.3'];
+
+/** Client options for a benchmark target: its certificate is not verified
+ * (self-signed), but only TLS 1.2 and 1.3 are offered (RFC 8996). */
+export function tlsClientOptions(o: { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; servername?: string } = {}): tls.ConnectionOptions {
+  const minVersion = o.minVersion ?? 'TLSv1.2';
+  if (!TLS_VERSIONS.includes(minVersion)) throw new Error(`TLS minimum version must be TLSv1.2 or TLSv1.3, not ${minVersion}`);
+  if (o.maxVersion !== undefined && !TLS_VERSIONS.includes(o.maxVersion)) throw new Error(`TLS maximum version must be TLSv1.2 or TLSv1.3, not ${o.maxVersion}`);
+  if (o.maxVersion !== undefined && TLS_VERSIONS.indexOf(o.maxVersion) < TLS_VERSIONS.indexOf(minVersion)) throw new Error('TLS maximum version is below the minimum');
+  const opts: tls.ConnectionOptions = { rejectUnauthorized: false, minVersion };
+  if (o.maxVersion) opts.maxVersion = o.maxVersion;
+  if (o.servername) opts.servername = o.servername;
+  return opts;
+}
+
+export function parseTlsVersion(s: string): tls.SecureVersion {
+  const v = ({ '1.2': 'TLSv1.2', '1.3': 'TLSv1.3', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' } as Record<string, tls.SecureVersion>)[s.toLowerCase()];
+  if (!v) throw new Error(`bad TLS version ${s} (1.2 or 1.3)`);
+  return v;
+}
+
 // ---------------------------------------------------------------- run
 
 export async function runSmtpLoad(partial: Partial<LoadOptions> = {}): Promise<LoadResult> {
   const opts: LoadOptions = { ...DEFAULTS, ...partial };
+  // A logged-in user sends as themself unless told otherwise.
+  if (partial.auth && partial.from === undefined) opts.from = partial.auth.user;
   if (opts.sessions < 1) throw new Error('sessions must be ≥ 1');
   if (opts.rcpts < 1) throw new Error('rcpts must be ≥ 1');
   if (opts.messages <= 0 && opts.durationMs <= 0) throw new Error('give messages > 0 or a duration');
@@ -770,8 +942,16 @@ export async function runSmtpLoad(partial: Partial<LoadOptions> = {}): Promise<L
     msgPerSec: 0,
     latency: { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 },
     clientCpu: 0,
+    setup: { count: 0, p50: 0, p99: 0, max: 0, mean: 0 },
+    steadyMsgPerSec: null,
     timedOut: false,
   };
+  const tlsOpts =
+    opts.tls === 'none'
+      ? null
+      : tlsClientOptions({ minVersion: opts.tlsMinVersion, maxVersion: opts.tlsMaxVersion, servername: opts.tlsServername });
+  if (opts.auth && opts.tls === 'none' && !opts.authInClear) throw new Error('AUTH is only sent over TLS: add --tls or --starttls (or --auth-in-clear)');
+  const authLine = opts.auth ? `AUTH PLAIN ${Buffer.from(`\0${opts.auth.user}\0${opts.auth.password}`, 'utf8').toString('base64')}\r\n` : null;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const sh: Shared = {
@@ -779,10 +959,18 @@ export async function runSmtpLoad(partial: Partial<LoadOptions> = {}): Promise<L
     msg,
     env,
     lat: new Latencies(),
+    setupLat: new Latencies(),
+    tlsOpts,
+    authLine,
     result,
     next: 0,
     deadline: opts.durationMs > 0 ? t0 + opts.durationMs : Infinity,
     stopping: false,
+    everReady: 0,
+    allReadyAt: 0,
+    acceptedAtAllReady: 0,
+    firstDoneAt: 0,
+    acceptedAtFirstDone: 0,
   };
   const rss = opts.serverPid
     ? startRssSampler(opts.serverPid, opts.serverTree, opts.rssIntervalMs ?? (opts.serverTree ? 500 : 100))
@@ -792,6 +980,10 @@ export async function runSmtpLoad(partial: Partial<LoadOptions> = {}): Promise<L
     let live = opts.sessions;
     const sessions: Session[] = [];
     const done = () => {
+      if (live === opts.sessions) {
+        sh.firstDoneAt = performance.now();
+        sh.acceptedAtFirstDone = result.accepted;
+      }
       if (--live === 0) {
         clearInterval(watchdog);
         clearTimeout(total);
@@ -828,11 +1020,19 @@ export async function runSmtpLoad(partial: Partial<LoadOptions> = {}): Promise<L
     for (const s of sessions) s.start();
   });
 
-  const elapsed = (performance.now() - t0) / 1000;
+  const tEnd = performance.now();
+  const elapsed = (tEnd - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  // Only meaningful if a fair share of the run had every session busy.
+  const busy = sh.firstDoneAt - sh.allReadyAt;
+  if (sh.allReadyAt > 0 && busy > 0.2 * (tEnd - t0)) {
+    result.steadyMsgPerSec = ((sh.acceptedAtFirstDone - sh.acceptedAtAllReady) * 1000) / busy;
+  }
   result.elapsed = elapsed;
   result.msgPerSec = elapsed > 0 ? result.accepted / elapsed : 0;
   result.latency = sh.lat.summary();
+  const su = sh.setupLat.summary();
+  result.setup = { count: sh.setupLat.n, p50: su.p50, p99: su.p99, max: su.max, mean: su.mean };
   result.errorsTotal = Object.values(result.errors).reduce((a, b) => a + b, 0);
   result.clientCpu = (cpu.user + cpu.system) / 1e6;
   if (rss) result.server = rss.stop();
@@ -877,11 +1077,20 @@ export function formatResult(r: LoadResult): string {
     ['single rcpts refused', fmtRec(r.rcptRejected)],
     ['errors', r.errorsTotal ? `${r.errorsTotal} (${fmtRec(r.errors)})` : '0'],
     ['elapsed', `${r.elapsed.toFixed(2)} s${r.timedOut ? ' (total timeout hit)' : ''}`],
-    ['messages/second', r.msgPerSec.toFixed(0)],
+    ['messages/second', r.msgPerSec.toFixed(0) + (r.steadyMsgPerSec !== null ? ` (${r.steadyMsgPerSec.toFixed(0)} while all ${r.sessions} sessions were busy)` : '')],
     ['latency p50 / p90 / p99', `${r.latency.p50.toFixed(2)} / ${r.latency.p90.toFixed(2)} / ${r.latency.p99.toFixed(2)} ms`],
     ['latency max / mean', `${r.latency.max.toFixed(2)} / ${r.latency.mean.toFixed(2)} ms`],
     ['load generator CPU', `${r.clientCpu.toFixed(2)} s (${((100 * r.clientCpu) / Math.max(r.elapsed, 1e-9)).toFixed(0)}% of one core)`],
   ];
+  if (r.tls) {
+    rows.splice(1, 0, ['TLS', `${r.tls.mode === 'implicit' ? 'implicit' : 'STARTTLS'}, ${r.tls.version}, ${r.tls.cipher}${r.tls.authenticated ? ', AUTH PLAIN' : ''}`]);
+  }
+  if (r.setup.count > 0) {
+    rows.push([
+      'session setup p50 / p99 / max',
+      `${r.setup.p50.toFixed(2)} / ${r.setup.p99.toFixed(2)} / ${r.setup.max.toFixed(2)} ms (${r.setup.count} connections; connect → ready for MAIL)`,
+    ]);
+  }
   if (r.server) {
     rows.push([
       r.server.tree ? `server peak memory (PSS, pid ${r.server.pid} + children)` : `server peak RSS (pid ${r.server.pid})`,
@@ -907,6 +1116,13 @@ const USAGE = `usage: node bench/smtp-load.ts [options]
   --to-range K          n cycles over K values (default 100)
   --from A              envelope sender (default bench@example.net)
   --bdat                use BDAT (CHUNKING) instead of DATA
+  --tls                 implicit TLS from the first byte (submissions, port 465)
+  --starttls            EHLO, STARTTLS, EHLO again (submission, port 587)
+  --auth USER:PASSWORD  AUTH PLAIN after TLS; --from defaults to USER
+  --auth-in-clear       allow --auth without TLS (loopback servers that permit it)
+  --tls-min V           oldest TLS version offered: 1.2 (default) or 1.3
+  --tls-max V           newest TLS version offered (default 1.3)
+  --servername NAME     SNI name (default none: the target is an IP address)
   --no-pipelining       one command at a time even if PIPELINING is advertised
   --reply-timeout D     per reply (default 30s)
   --timeout D           total (default 10m)
@@ -932,6 +1148,13 @@ async function main(): Promise<void> {
       'to-range': { type: 'string' },
       from: { type: 'string' },
       bdat: { type: 'boolean' },
+      tls: { type: 'boolean' },
+      starttls: { type: 'boolean' },
+      auth: { type: 'string' },
+      'auth-in-clear': { type: 'boolean' },
+      'tls-min': { type: 'string' },
+      'tls-max': { type: 'string' },
+      servername: { type: 'string' },
       'no-pipelining': { type: 'boolean' },
       'reply-timeout': { type: 'string' },
       timeout: { type: 'string' },
@@ -971,6 +1194,22 @@ async function main(): Promise<void> {
   if (values['to-range']) o.toRange = int(values['to-range'], 'to-range');
   if (values.from) o.from = values.from;
   if (values.bdat) o.bdat = true;
+  if (values.tls && values.starttls) throw new Error('--tls and --starttls exclude each other');
+  if (values.tls) o.tls = 'implicit';
+  if (values.starttls) o.tls = 'starttls';
+  if (values['tls-min']) o.tlsMinVersion = parseTlsVersion(values['tls-min']);
+  if (values['tls-max']) o.tlsMaxVersion = parseTlsVersion(values['tls-max']);
+  if (values.servername) o.tlsServername = values.servername;
+  if (values.auth !== undefined) {
+    const i = values.auth.indexOf(':');
+    if (i <= 0) throw new Error('--auth must be user:password');
+    o.auth = { user: values.auth.slice(0, i), password: values.auth.slice(i + 1) };
+    if (values['auth-in-clear']) o.authInClear = true;
+    else if (!values.tls && !values.starttls) throw new Error('--auth needs --tls or --starttls (servers refuse AUTH in clear; --auth-in-clear to try anyway)');
+    if (!values.from) o.from = o.auth.user;
+    else if (values.from.toLowerCase() !== o.auth.user.toLowerCase())
+      process.stderr.write(`smtp-load: note: MAIL FROM <${values.from}> is not the logged-in user ${o.auth.user}; the server may refuse it (553)\n`);
+  }
   if (values['no-pipelining']) o.pipelining = false;
   if (values['reply-timeout']) o.replyTimeoutMs = parseDuration(values['reply-timeout']);
   if (values.timeout) o.totalTimeoutMs = parseDuration(values.timeout);

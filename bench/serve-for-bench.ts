@@ -186,15 +186,6 @@ async function main(): Promise<void> {
     }
     if (ownStore) await store.close?.();
 
-    out({
-      ready: true,
-      port: smtpPort,
-      ...(submission ? { submission: submissionPort, submissions: submissionsPort, password } : {}),
-      pid: process.pid,
-      dataDir,
-      users,
-    });
-
     let stopping = false;
     const stop = async (why: string) => {
       if (stopping) return;
@@ -229,6 +220,17 @@ async function main(): Promise<void> {
     }
     // Bounded: never outlive a forgotten benchmark.
     setTimeout(() => void stop('max lifetime'), parseDuration(values['max-lifetime']!)).unref();
+
+    // Only now: a parent that stops us as soon as we are ready (run.ts's probe)
+    // must find the handlers in place, or SIGTERM kills us without cleaning up.
+    out({
+      ready: true,
+      port: smtpPort,
+      ...(submission ? { submission: submissionPort, submissions: submissionsPort, password } : {}),
+      pid: process.pid,
+      dataDir,
+      users,
+    });
   } catch (err) {
     out({ ready: false, error: err instanceof Error ? err.message : String(err) });
     try {

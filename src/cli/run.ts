@@ -13,11 +13,12 @@ import type { Command, CommandContext } from './context.ts';
 import { CliError, EXIT_ERROR, EXIT_OK, UsageError } from './context.ts';
 import { serveCommand } from './serve.ts';
 import { domainCommand } from './domain.ts';
+import { queueCommand } from './queue.ts';
 import { userCommand } from './user.ts';
 import { aliasCommand } from './alias.ts';
 import { configCommand } from './config-cmd.ts';
 
-export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, configCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, configCommand];
 
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
   config: { type: 'string', short: 'c' },

@@ -10,6 +10,7 @@ import type { Config, ListenAddress } from './types.ts';
 import type { ValueType } from './values.ts';
 import { dnsServerList } from './dns-servers.ts';
 import { networkList } from './network-list.ts';
+import { durationList } from './duration-list.ts';
 import { boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
 
 export interface SchemaEntry<T = unknown> {
@@ -71,6 +72,13 @@ export const SECTIONS: readonly SchemaSection[] = [
       'TLS for STARTTLS (SMTP, RFC 3207) and implicit TLS (submissions, RFC 8314).',
       'Settings follow RFC 9325 (BCP 195). `kill -HUP <pid>` re-reads the certificate',
       'and key files (e.g. after a renewal) without dropping connections.',
+    ],
+  },
+  {
+    name: 'queue',
+    doc: [
+      'Outbound delivery to other domains: retries, expiry, delay warnings and politeness.',
+      'Messages wait in the store; a crash or restart loses nothing queued.',
     ],
   },
   { name: 'dns', doc: ['DNS lookups for outbound delivery (MX, A, AAAA) and sender checks.'] },
@@ -322,6 +330,72 @@ export const SCHEMA = [
       'It is kept in <data_dir>/tls/ and remade when hostname changes. Servers delivering',
       'to port 25 usually accept it; mail apps will warn. Set false to run without TLS.',
     ],
+  },
+  {
+    path: 'queue.retry_schedule',
+    type: durationList(),
+    default: '1m 5m 15m 30m 1h 2h 4h',
+    doc: 'Waits between delivery attempts of a deferred recipient; the last one repeats until max_age.',
+  },
+  {
+    path: 'queue.max_age',
+    type: duration({ min: 60_000 }),
+    default: '5d',
+    doc: 'How long a message may wait before its undelivered recipients are bounced (RFC 5321 §4.5.4.1: 4-5 days).',
+  },
+  {
+    path: 'queue.delay_warning',
+    type: duration({ min: 0 }),
+    default: '4h',
+    doc: 'When the sender is told once that a message is late; "0" never (never for the null sender).',
+  },
+  {
+    path: 'queue.concurrency',
+    type: wholeNumber({ min: 1 }),
+    default: 20,
+    doc: 'Outbound connections at once, in total.',
+  },
+  {
+    path: 'queue.concurrency_per_domain',
+    type: wholeNumber({ min: 1 }),
+    default: 4,
+    doc: 'Outbound connections at once to one destination domain (polite to small receivers).',
+  },
+  {
+    path: 'queue.lease',
+    type: duration({ min: 1000 }),
+    default: '15m',
+    doc: 'How long a delivery attempt holds its recipients; after a crash they are retried when it runs out.',
+  },
+  {
+    path: 'queue.remote_port',
+    type: wholeNumber({ min: 1 }),
+    default: 25,
+    doc: 'Port of the receiving MX hosts; only tests and special setups change it.',
+  },
+  {
+    path: 'queue.tls',
+    type: oneOf(['opportunistic', 'required', 'none'] as const),
+    default: 'opportunistic',
+    doc: 'STARTTLS towards MX hosts: when offered (unverified, RFC 7435), always (no TLS = deferred), or never.',
+  },
+  {
+    path: 'queue.connect_timeout',
+    type: duration({ min: 1 }),
+    default: '30s',
+    doc: 'Deadline for connecting to an MX host.',
+  },
+  {
+    path: 'queue.command_timeout',
+    type: duration({ min: 1 }),
+    default: '5m',
+    doc: 'Deadline for each reply of an MX host (RFC 5321 §4.5.3.2).',
+  },
+  {
+    path: 'queue.data_timeout',
+    type: duration({ min: 1 }),
+    default: '10m',
+    doc: 'Deadline for sending a message and getting its final reply (RFC 5321 §4.5.3.2.6).',
   },
   {
     path: 'dns.servers',

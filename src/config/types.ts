@@ -101,6 +101,19 @@ export interface Config {
     /** CIDR networks that may relay without AUTH; empty by default (not even loopback). */
     trusted_networks: string[];
   };
+  queue: {
+    retry_schedule: number[];
+    max_age: number;
+    delay_warning: number;
+    concurrency: number;
+    concurrency_per_domain: number;
+    lease: number;
+    remote_port: number;
+    tls: 'opportunistic' | 'required' | 'none';
+    connect_timeout: number;
+    command_timeout: number;
+    data_timeout: number;
+  };
   dns: {
     /** DNS servers ("127.0.0.1:5353", "[::1]:53"); empty = the system resolvers. */
     servers: string[];

@@ -8,7 +8,14 @@ import { openSqliteStore } from '../store/sqlite/index.ts';
 import { ConnectionLimits } from '../net/connection-limits.ts';
 import { SmtpServer } from '../smtp/server/smtp-server.ts';
 import { RecipientResolver } from '../queue/recipient-resolver.ts';
-import { LocalDelivery } from '../queue/local-delivery.ts';
+import { Router } from '../queue/router.ts';
+import { QueueScheduler } from '../queue/scheduler.ts';
+import { DsnNotifier } from '../queue/notifier.ts';
+import { deliverToDomain } from '../queue/remote-delivery.ts';
+import { DnsResolver } from '../dns/resolver.ts';
+import { resolveMailHosts } from '../dns/mx.ts';
+import { SmtpClientConnection } from '../smtp/client/client-session.ts';
+import { randomBytes } from 'node:crypto';
 import type { SessionServices, SmtpRole } from '../smtp/server/ports.ts';
 import { TlsContexts, checkTlsForListeners } from '../net/tls/contexts.ts';
 import { tlsUpgrader } from '../net/tls/starttls.ts';
@@ -19,6 +26,8 @@ export interface RunningServer {
   /** Bound ports per role (useful when the config asked for port 0). */
   ports: Partial<Record<SmtpRole, number>>;
   store: Store;
+  /** The outbound scheduler: `wake()` after `queue retry`; `runOnce()` for tests. */
+  queue: { wake(): void; runOnce(): Promise<void> };
   /** The TLS certificates in use; null when TLS is off (see TlsContexts.load). */
   tls: TlsContexts | null;
   /** Re-reads the certificate and key files (SIGHUP). Rejects with a message
@@ -47,7 +56,46 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const limits = new ConnectionLimits(config.limits.connections, config.limits.connections_per_ip);
   const resolver = new RecipientResolver(store, { recipientDelimiter: config.delivery.recipient_delimiter });
-  const backend = new LocalDelivery(store, resolver, log);
+  const now = opts.now ?? (() => new Date());
+  // The outbound queue: the router stores remote recipients with the message,
+  // the scheduler delivers them (one owner id per process for the leases).
+  let scheduler: QueueScheduler | null = null;
+  const backend = new Router(store, resolver, log, { onQueued: () => scheduler?.wake() });
+  const dns = new DnsResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
+  const q = config.queue;
+  const notifier = new DsnNotifier({ store, hostname: config.hostname, inject: (to, content, at) => backend.inject(to, content, at), now, log, maxAge: q.max_age });
+  scheduler = new QueueScheduler({
+    store,
+    notifier,
+    policy: { schedule: q.retry_schedule, maxAge: q.max_age, delayWarning: q.delay_warning },
+    concurrency: q.concurrency,
+    perDomain: q.concurrency_per_domain,
+    leaseMs: q.lease,
+    owner: `${config.hostname}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    now,
+    log,
+    deliver: (domain, claims) =>
+      deliverToDomain(
+        {
+          resolveHosts: (d) => resolveMailHosts(dns, d),
+          connect: (address, servername) =>
+            SmtpClientConnection.connect({
+              host: address,
+              port: q.remote_port,
+              heloName: config.hostname,
+              connectTimeoutMs: q.connect_timeout,
+              commandTimeoutMs: q.command_timeout,
+              dataTimeoutMs: q.data_timeout,
+              tls: { mode: q.tls, servername },
+            }),
+          readBlob: (id) => store.readBlob(id),
+          now,
+          log,
+        },
+        domain,
+        claims,
+      ),
+  });
   const { authenticator, senderPolicy } = authFromConfig(store, config, log);
   const trusted = new NetworkSet(config.relay.trusted_networks);
   const services: SessionServices = {
@@ -73,11 +121,13 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     await store.close();
     throw err;
   }
+  scheduler.start();
   log.info('mailroom started', { hostname: config.hostname, data_dir: config.data_dir });
   let closing: Promise<void> | null = null;
   return {
     ports,
     store,
+    queue: scheduler,
     tls,
     async reloadTls() {
       if (!tls) throw new Error('TLS is off (no certificate was loaded at start), so there is nothing to reload');
@@ -87,6 +137,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       closing ??= (async () => {
         log.info('shutting down', { reason });
         await Promise.all(servers.map((s) => s.close(config.timeouts.shutdown_grace)));
+        await scheduler?.stop();
         await store.close();
         log.info('stopped');
       })();

@@ -75,7 +75,7 @@ describe('submission', () => {
     assert.match((await c.cmd('MAIL FROM:<bob@example.org>')).text, /^553 5\.7\.1 Sender address not owned by user/);
     assert.match((await c.cmd('MAIL FROM:<sales@example.org>')).text, /^250/, 'an alias of the user');
     assert.match((await c.cmd('RCPT TO:<bob@example.org>')).text, /^250/);
-    assert.match((await c.cmd('RCPT TO:<friend@remote.example>')).text, /^451 4\.3\.0/, 'remote needs the outbound queue');
+    assert.match((await c.cmd('RCPT TO:<friend@remote.example>')).text, /^250/, 'a logged-in user may address other domains (queued)');
     await c.cmd('DATA');
     c.write('From: sales@example.org\r\nTo: bob@example.org\r\nSubject: from submission\r\n\r\nhello\r\n.\r\n');
     assert.equal((await c.reply()).code, 250);

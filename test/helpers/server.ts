@@ -28,16 +28,20 @@ export interface TestServerOptions {
   aliases?: Record<string, string[]>;
   /** Passed to startServer: wrap the store (fault injection). */
   wrapStore?: (store: Store) => Store;
+  /** Injected clock. */
+  now?: () => Date;
 }
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
   const tmp = await tempDir();
   const toml = `hostname = "mx.test.example"\ndata_dir = ${JSON.stringify(tmp.dir)}\n${o.toml ?? ''}\n`;
   const withListen = /\[listen\]/.test(toml) ? toml : toml + '[listen]\nsmtp = "127.0.0.1:0"\n';
-  const config = parseConfig(withListen, 'test.toml');
+  // Never ask a real DNS server from a test: a dead loopback port unless the test brings its own.
+  const withDns = /\[dns\]/.test(withListen) ? withListen : withListen + '[dns]\nservers = ["127.0.0.1:9"]\ntimeout = "300ms"\n';
+  const config = parseConfig(withDns, 'test.toml');
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line)) });
-  const server = await startServer(config, { logger, wrapStore: o.wrapStore });
+  const server = await startServer(config, { logger, wrapStore: o.wrapStore, now: o.now });
   const store = server.store;
   for (const d of o.domains ?? ['example.org']) await store.addDomain(d);
   for (const [address, pw] of Object.entries(o.users ?? {})) {

@@ -23,6 +23,7 @@ export interface Transaction {
   queueId: string;
   from: MailAddress | null;
   smtputf8: boolean;
+  eightBit: boolean;
   declaredSize: number | null;
   recipients: AcceptedRecipient[];
   /** Every RCPT with its reply code, for the transaction log line. */
@@ -148,6 +149,7 @@ async function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): Pr
     queueId: newQueueId(),
     from: cmd.from,
     smtputf8: cmd.params.smtputf8,
+    eightBit: cmd.params.body === '8BITMIME',
     declaredSize: cmd.params.size,
     recipients: [],
     rcptLog: [],
@@ -264,6 +266,8 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
         user: s.user,
         relayAllowed: s.user !== null || s.services.isTrustedNetwork(s.clientIp),
         queueId: tx.queueId,
+        smtputf8: tx.smtputf8,
+        eightBit: tx.eightBit,
         recipients: tx.recipients,
         traceHeader,
         content: c.chunks,

@@ -40,6 +40,10 @@ export interface IncomingMessage extends TransactionInfo {
   /** Short id for logs and the `queued as` reply. */
   queueId: string;
   recipients: AcceptedRecipient[];
+  /** SMTPUTF8 was given with MAIL (RFC 6531): the message may need it onward. */
+  smtputf8: boolean;
+  /** BODY=8BITMIME was given (RFC 6152); the client also detects 8-bit bytes itself. */
+  eightBit: boolean;
   /** The `Received:` line(s) to prepend, CRLF-terminated. */
   traceHeader: string;
   /** Message content as received (CRLF lines), in pieces. */

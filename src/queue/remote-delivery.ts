@@ -1,0 +1,144 @@
+// Delivers the queued recipients of one destination domain: resolves its mail
+// hosts (RFC 5321 §5.1: MX by preference, implicit MX, RFC 7505 null MX),
+// tries each host address in turn until one takes the session, then sends
+// every claimed message over that one connection: one message to all its
+// recipients at the domain, and several queued messages in a row (the client
+// sends RSET between them when a transaction was left open). Returns an
+// outcome per recipient and logs one line per recipient attempt.
+import type { Logger } from '../log/logger.ts';
+import type { MailRoute } from '../dns/mx.ts';
+import type { AttemptOutcome, QueueClaim } from '../store/store.ts';
+import type { SmtpClientConnection, OutboundEnvelope } from '../smtp/client/client-session.ts';
+import { SmtpClientError } from '../smtp/client/errors.ts';
+import { fromClientError, fromReply, type Verdict } from './outcome.ts';
+import { stripReturnPath } from './notifier.ts';
+
+export interface RemoteDeliveryDeps {
+  resolveHosts(domain: string): Promise<MailRoute>;
+  /** Connects and says EHLO (STARTTLS when offered). `servername` is the MX host name. */
+  connect(address: string, servername: string): Promise<SmtpClientConnection>;
+  readBlob(blobId: string): Promise<Buffer>;
+  now(): Date;
+  log: Logger;
+}
+
+export interface DomainResult {
+  outcomes: AttemptOutcome[];
+  /** True when no host could be reached at all (the domain is backed off as a whole). */
+  unreachable: boolean;
+}
+
+export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, claims: QueueClaim[]): Promise<DomainResult> {
+  const started = deps.now();
+  const pending = new Map<number, { claim: QueueClaim; address: string }>();
+  for (const c of claims) for (const r of c.message.recipients) pending.set(r.id, { claim: c, address: r.address });
+  const outcomes: AttemptOutcome[] = [];
+  const finish = (id: number, v: Verdict, host: string | null, tls: string | null) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    const at = deps.now();
+    outcomes.push({ recipientId: id, result: v.result, reply: v.text, status: v.status, host, at });
+    deps.log.info('delivery attempt', {
+      queue: p.claim.message.queueId,
+      rcpt: p.address,
+      domain,
+      host,
+      tls: tls ?? 'no',
+      result: v.result,
+      status: v.status,
+      reply: v.text,
+      delay_s: Math.round((at.getTime() - p.claim.message.createdAt.getTime()) / 1000),
+      ms: at.getTime() - started.getTime(),
+    });
+  };
+  const finishAll = (v: Verdict, host: string | null) => {
+    for (const id of [...pending.keys()]) finish(id, v, host, null);
+  };
+
+  let route: MailRoute;
+  try {
+    route = await deps.resolveHosts(domain);
+  } catch (err) {
+    route = { kind: 'temporary', reason: (err as Error).message };
+  }
+  switch (route.kind) {
+    case 'null_mx':
+      finishAll({ result: 'failed', status: '5.1.10', text: `556 5.1.10 The domain ${domain} does not accept mail (null MX, RFC 7505)` }, null);
+      return { outcomes, unreachable: false };
+    case 'no_domain':
+      finishAll({ result: 'failed', status: '5.1.2', text: `550 5.1.2 The domain ${domain} does not exist (DNS NXDOMAIN)` }, null);
+      return { outcomes, unreachable: false };
+    case 'no_hosts':
+      finishAll({ result: 'failed', status: '5.4.4', text: `550 5.4.4 No mail host for ${domain}: ${route.reason}` }, null);
+      return { outcomes, unreachable: false };
+    case 'temporary':
+      finishAll({ result: 'deferred', status: '4.4.3', text: `451 4.4.3 DNS lookup for ${domain} failed: ${route.reason}` }, null);
+      return { outcomes, unreachable: true };
+    case 'hosts':
+      break;
+  }
+
+  let lastFailure: { v: Verdict; host: string } | null = null;
+  let reachedAny = false;
+  hosts: for (const host of route.hosts) {
+    for (const address of host.addresses) {
+      if (pending.size === 0) break hosts;
+      const hostLabel = `${host.name}[${address}]`;
+      let conn: SmtpClientConnection;
+      try {
+        conn = await deps.connect(address, host.name);
+      } catch (err) {
+        lastFailure = { v: err instanceof SmtpClientError ? fromClientError(err) : deferredError(err), host: hostLabel };
+        deps.log.info('connection failed', { domain, host: hostLabel, reason: lastFailure.v.text });
+        continue;
+      }
+      reachedAny = true;
+      const tls = conn.tlsInfo ? conn.tlsInfo.version : null;
+      try {
+        for (const claim of claims) {
+          const ids = claim.message.recipients.filter((r) => pending.has(r.id));
+          if (ids.length === 0) continue;
+          if (!conn.usable) break;
+          const content = stripReturnPath(await deps.readBlob(claim.message.blobId));
+          const env: OutboundEnvelope = {
+            from: claim.message.sender,
+            recipients: ids.map((r) => ({
+              address: r.address,
+              dsn: r.notify || r.orcpt ? { notify: r.notify ?? undefined, orcpt: r.orcpt ?? undefined } : undefined,
+            })),
+            smtputf8: claim.message.smtputf8,
+            eightBit: claim.message.eightBit,
+            dsn: claim.message.ret || claim.message.envid ? { ret: claim.message.ret ?? undefined, envid: claim.message.envid ?? undefined } : undefined,
+          };
+          let result;
+          try {
+            result = await conn.send(env, content);
+          } catch (err) {
+            // The session broke mid-transaction: these recipients stay pending for the next host.
+            lastFailure = { v: err instanceof SmtpClientError ? fromClientError(err) : deferredError(err), host: hostLabel };
+            break;
+          }
+          for (let i = 0; i < ids.length; i++) {
+            const rr = result.recipients[i]!;
+            let v = fromReply(rr.reply);
+            // RFC 5321 §4.2.5: a recipient accepted at RCPT is delivered only if the content was too.
+            if (v.result === 'delivered') v = result.data ? fromReply(result.data) : { result: 'deferred', status: '4.5.0', text: 'no reply to the message content' };
+            finish(ids[i]!.id, v, hostLabel, tls);
+          }
+        }
+      } finally {
+        await conn.quit().catch(() => conn.close());
+      }
+    }
+  }
+  if (pending.size > 0) {
+    // Nobody took these: defer (or fail, when every host refused with 5xx) with the last reason.
+    finishAll(lastFailure?.v ?? { result: 'deferred', status: '4.4.1', text: `451 4.4.1 No mail host for ${domain} could be reached` }, lastFailure?.host ?? null);
+  }
+  return { outcomes, unreachable: !reachedAny };
+}
+
+function deferredError(err: unknown): Verdict {
+  return { result: 'deferred', status: '4.3.0', text: `local error: ${(err as Error)?.message ?? String(err)}` };
+}

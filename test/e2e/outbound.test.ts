@@ -109,7 +109,8 @@ describe('outbound delivery between two instances', () => {
     assert.match(got.content, /^Return-Path: <alice@a\.test>\r\n/);
     assert.equal((got.content.match(/^Return-Path:/gm) ?? []).length, 1, "A's Return-Path was not relayed");
     assert.match(got.content, /Received: from mx\.test\.example \(\[127\.0\.0\.1\]\)/);
-    assert.ok(a.logs.some((l) => l.msg === 'delivery attempt' && l.result === 'delivered' && l.rcpt === 'bob@b.test'));
+    // B commits before A has read B's 250: wait for A's log line rather than race it.
+    await waitFor("A's delivery log line", async () => a.logs.some((l) => l.msg === 'delivery attempt' && l.result === 'delivered' && l.rcpt === 'bob@b.test'));
   });
 
   it('bounces an unknown user with 5.1.1 and the remote reply', async () => {

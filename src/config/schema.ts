@@ -143,7 +143,10 @@ export const SCHEMA = [
     type: wholeNumber({ min: 512, rfc: 'RFC 5321 §4.5.3.1.4' }),
     default: 512,
     doc: 'Longest SMTP command line in bytes, CRLF included.',
-    notes: ['AUTH lines may be allowed to be longer once authentication exists (RFC 4954 §4).'],
+    notes: [
+      'MAIL and RCPT lines may be 600 bytes longer, for the DSN parameters ORCPT and ENVID (RFC 3461).',
+      'AUTH continuation lines may be up to 12288 bytes (RFC 4954 §4).',
+    ],
   },
   {
     path: 'limits.text_line',

@@ -3,15 +3,18 @@
 // tries each host address in turn until one takes the session, then sends
 // every claimed message over that one connection: one message to all its
 // recipients at the domain, and several queued messages in a row (the client
-// sends RSET between them when a transaction was left open). Returns an
-// outcome per recipient and logs one line per recipient attempt.
+// sends RSET between them when a transaction was left open). RFC 3461 DSN
+// parameters go with each message (the client sends them only to a server
+// that advertises DSN). Returns an outcome per recipient, the delivered
+// recipients whose next hop had no DSN, and logs one line per recipient attempt.
 import type { Logger } from '../log/logger.ts';
 import type { MailRoute } from '../dns/mx.ts';
-import type { AttemptOutcome, QueueClaim } from '../store/store.ts';
+import type { AttemptOutcome, QueueClaim, QueueRecipient } from '../store/store.ts';
 import type { SmtpClientConnection, OutboundEnvelope } from '../smtp/client/client-session.ts';
 import { SmtpClientError } from '../smtp/client/errors.ts';
 import { fromClientError, fromReply, type Verdict } from './outcome.ts';
 import { stripReturnPath } from './notifier.ts';
+import { decodeOrcpt, xtextDecode } from '../smtp/protocol/dsn-params.ts';
 
 export interface RemoteDeliveryDeps {
   resolveHosts(domain: string): Promise<MailRoute>;
@@ -26,6 +29,9 @@ export interface DomainResult {
   outcomes: AttemptOutcome[];
   /** True when no host could be reached at all (the domain is backed off as a whole). */
   unreachable: boolean;
+  /** Delivered recipients whose next hop did not advertise DSN, so their NOTIFY,
+   * ORCPT, RET and ENVID went no further (RFC 3461 §6.2.3.1: we report "relayed"). */
+  relayedWithoutDsn?: number[];
 }
 
 export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, claims: QueueClaim[]): Promise<DomainResult> {
@@ -33,6 +39,7 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
   const pending = new Map<number, { claim: QueueClaim; address: string }>();
   for (const c of claims) for (const r of c.message.recipients) pending.set(r.id, { claim: c, address: r.address });
   const outcomes: AttemptOutcome[] = [];
+  const relayedWithoutDsn: number[] = [];
   const finish = (id: number, v: Verdict, host: string | null, tls: string | null) => {
     const p = pending.get(id);
     if (!p) return;
@@ -65,16 +72,16 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
   switch (route.kind) {
     case 'null_mx':
       finishAll({ result: 'failed', status: '5.1.10', text: `556 5.1.10 The domain ${domain} does not accept mail (null MX, RFC 7505)` }, null);
-      return { outcomes, unreachable: false };
+      return { outcomes, unreachable: false, relayedWithoutDsn };
     case 'no_domain':
       finishAll({ result: 'failed', status: '5.1.2', text: `550 5.1.2 The domain ${domain} does not exist (DNS NXDOMAIN)` }, null);
-      return { outcomes, unreachable: false };
+      return { outcomes, unreachable: false, relayedWithoutDsn };
     case 'no_hosts':
       finishAll({ result: 'failed', status: '5.4.4', text: `550 5.4.4 No mail host for ${domain}: ${route.reason}` }, null);
-      return { outcomes, unreachable: false };
+      return { outcomes, unreachable: false, relayedWithoutDsn };
     case 'temporary':
       finishAll({ result: 'deferred', status: '4.4.3', text: `451 4.4.3 DNS lookup for ${domain} failed: ${route.reason}` }, null);
-      return { outcomes, unreachable: true };
+      return { outcomes, unreachable: true, relayedWithoutDsn };
     case 'hosts':
       break;
   }
@@ -101,16 +108,7 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
           if (ids.length === 0) continue;
           if (!conn.usable) break;
           const content = stripReturnPath(await deps.readBlob(claim.message.blobId));
-          const env: OutboundEnvelope = {
-            from: claim.message.sender,
-            recipients: ids.map((r) => ({
-              address: r.address,
-              dsn: r.notify || r.orcpt ? { notify: r.notify ?? undefined, orcpt: r.orcpt ?? undefined } : undefined,
-            })),
-            smtputf8: claim.message.smtputf8,
-            eightBit: claim.message.eightBit,
-            dsn: claim.message.ret || claim.message.envid ? { ret: claim.message.ret ?? undefined, envid: claim.message.envid ?? undefined } : undefined,
-          };
+          const env = envelopeOf(claim, ids);
           let result;
           try {
             result = await conn.send(env, content);
@@ -125,6 +123,7 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
             // RFC 5321 §4.2.5: a recipient accepted at RCPT is delivered only if the content was too.
             if (v.result === 'delivered') v = result.data ? fromReply(result.data) : { result: 'deferred', status: '4.5.0', text: 'no reply to the message content' };
             finish(ids[i]!.id, v, hostLabel, tls);
+            if (v.result === 'delivered' && !conn.capabilities.dsn) relayedWithoutDsn.push(ids[i]!.id);
           }
         }
       } finally {
@@ -136,7 +135,25 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
     // Nobody took these: defer (or fail, when every host refused with 5xx) with the last reason.
     finishAll(lastFailure?.v ?? { result: 'deferred', status: '4.4.1', text: `451 4.4.1 No mail host for ${domain} could be reached` }, lastFailure?.host ?? null);
   }
-  return { outcomes, unreachable: !reachedAny };
+  return { outcomes, unreachable: !reachedAny, relayedWithoutDsn };
+}
+
+/** The client takes DSN values decoded and encodes them itself (smtp/client/commands.ts);
+ * the queue keeps them as received (xtext). A value that does not decode is not sent on. */
+function envelopeOf(claim: QueueClaim, ids: QueueRecipient[]): OutboundEnvelope {
+  const m = claim.message;
+  const envid = m.envid ? xtextDecode(m.envid) : null;
+  return {
+    from: m.sender,
+    recipients: ids.map((r) => {
+      const o = r.orcpt ? decodeOrcpt(r.orcpt) : null;
+      const orcpt = o ? `${o.type};${o.address}` : undefined;
+      return { address: r.address, dsn: r.notify || orcpt ? { notify: r.notify ?? undefined, orcpt } : undefined };
+    }),
+    smtputf8: m.smtputf8,
+    eightBit: m.eightBit,
+    dsn: m.ret || envid ? { ret: m.ret ?? undefined, envid: envid ?? undefined } : undefined,
+  };
 }
 
 function deferredError(err: unknown): Verdict {

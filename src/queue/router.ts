@@ -5,8 +5,10 @@
 // message is stored once: local copies in each account's INBOX and the
 // remote recipients in the durable outbound queue, in ONE durable
 // transaction, before the 250 goes out (DESIGN convention 5). The same path
-// takes the server's own messages (bounces) through `inject`.
-import type { Account, Store } from '../store/store.ts';
+// takes the server's own messages (bounces) through `inject`. RFC 3461 DSN
+// parameters travel with the queued recipients; NOTIFY=SUCCESS for a local
+// (final) delivery or an alias expansion is answered here, after the commit.
+import type { Account, DsnNotify, OutboundRecipientRequest, Store } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
 import type { Logger } from '../log/logger.ts';
 import { canonicalAddress, formatAddress, type MailAddress } from '../smtp/protocol/address.ts';
@@ -14,6 +16,7 @@ import { R, reply, type Reply } from '../smtp/protocol/reply.ts';
 import type { IncomingMessage, RecipientDecision, SmtpBackend, TransactionInfo } from '../smtp/server/ports.ts';
 import type { RecipientResolver } from './recipient-resolver.ts';
 import { newQueueId } from '../smtp/server/commands.ts';
+import type { FinalDeliveryNotice } from './notifier.ts';
 
 /** Where one accepted RCPT goes: local accounts and/or remote addresses. */
 interface Target {
@@ -24,6 +27,16 @@ interface Target {
 export interface RouterOptions {
   /** null: no outbound queue (remote recipients get 451). */
   onQueued: (() => void) | null;
+  /** Sends the success notices of final delivery here (RFC 3461 §6.2.2); absent: none are sent. */
+  notifyFinal?: (n: FinalDeliveryNotice) => Promise<void>;
+}
+
+/** A recipient whose NOTIFY=SUCCESS this server answers itself. */
+interface SuccessNotice {
+  address: string;
+  orcpt: string | null;
+  action: 'delivered' | 'expanded';
+  local: number[];
 }
 
 /** Without an outbound queue remote recipients are told "later", never dropped. */
@@ -62,11 +75,22 @@ export class Router implements SmtpBackend {
 
   async accept(msg: IncomingMessage): Promise<Reply> {
     const localIds = new Set<number>();
-    const remote = new Set<string>();
+    const remote = new Map<string, OutboundRecipientRequest>();
+    const successes: SuccessNotice[] = [];
     for (const r of msg.recipients) {
       const t = r.target as Target;
+      // RFC 3461 §6.2.7.3: an alias that expands to several addresses answers
+      // NOTIFY=SUCCESS itself ("expanded") and passes the rest of NOTIFY and
+      // ORCPT on; one that leads to a single address passes both on unchanged (§6.2.7.2).
+      const expanded = t.local.length + t.remote.length > 1;
+      const notify = expanded ? withoutSuccess(r.notify) : r.notify;
       for (const id of t.local) localIds.add(id);
-      for (const a of t.remote) remote.add(a);
+      for (const address of t.remote) if (!remote.has(address)) remote.set(address, { address, notify, orcpt: r.orcpt });
+      if (r.notify?.includes('SUCCESS') && (expanded || t.local.length === 1)) {
+        // RFC 3461 §6.2.2: final delivery here answers NOTIFY=SUCCESS with "delivered".
+        // A single remote target carries SUCCESS onward in the queue instead.
+        successes.push({ address: formatAddress(r.address), orcpt: r.orcpt, action: expanded ? 'expanded' : 'delivered', local: t.local });
+      }
     }
     const accounts: Account[] = [];
     for (const id of localIds) {
@@ -88,7 +112,9 @@ export class Router implements SmtpBackend {
         outbound: remote.size > 0 ? {
           queueId: msg.queueId,
           sender,
-          recipients: [...remote].map((address) => ({ address })),
+          recipients: [...remote.values()],
+          envid: msg.envid,
+          ret: msg.ret,
           smtputf8: msg.smtputf8,
           eightBit: msg.eightBit,
           notBefore: msg.receivedAt,
@@ -103,7 +129,32 @@ export class Router implements SmtpBackend {
       return R.tempFailure;
     }
     if (remote.size > 0) this.#opts.onQueued?.();
+    await this.#noticeFinalDelivery(msg, sender, successes, new Set(accounts.map((a) => a.id)));
     return R.queued(msg.queueId);
+  }
+
+  /** After the local commit, before the 250: success notices for what was
+   * delivered or expanded here. Waiting for them means a crash in between
+   * repeats the message (the client saw no 250) rather than losing the notice;
+   * a notice that cannot be sent is logged and does not fail the message. */
+  async #noticeFinalDelivery(msg: IncomingMessage, sender: string, successes: SuccessNotice[], stored: Set<number>): Promise<void> {
+    const notify = this.#opts.notifyFinal;
+    // RFC 3461 §6.2.2 / RFC 5321 §4.5.5: never a notice to the null sender.
+    if (!notify || sender === '') return;
+    const recipients = successes.filter((x) => x.action === 'expanded' || x.local.some((id) => stored.has(id)));
+    if (recipients.length === 0) return;
+    try {
+      await notify({
+        queueId: msg.queueId,
+        sender,
+        envid: msg.envid,
+        arrivalDate: msg.receivedAt,
+        original: headerSection([Buffer.from(msg.traceHeader, 'utf8'), ...msg.content]),
+        recipients: recipients.map(({ address, orcpt, action }) => ({ address, orcpt, action })),
+      });
+    } catch (err) {
+      this.#log.error('could not send a delivery notification', { queue: msg.queueId, kind: 'delivered', error: err });
+    }
   }
 
   /** The server's own mail (bounces, delay notices): routed like mail from
@@ -131,6 +182,33 @@ export class Router implements SmtpBackend {
     this.#log.info('notification queued', { queue: queueId, to, local: local.length, remote: remote.length });
     if (remote.length > 0) this.#opts.onQueued?.();
   }
+}
+
+/** RFC 3461 §6.2.7.3: the expanded addresses keep FAILURE/DELAY but not SUCCESS; nothing left means NEVER. */
+function withoutSuccess(n: DsnNotify[] | null): DsnNotify[] | null {
+  if (!n) return null;
+  const rest = n.filter((x) => x !== 'SUCCESS');
+  return rest.length > 0 ? rest : ['NEVER'];
+}
+
+/** The header section and its empty line (all of it if there is no body): a
+ * success notice returns only the headers, so the body is not copied. */
+function headerSection(pieces: Buffer[]): Buffer {
+  const taken: Buffer[] = [];
+  let size = 0;
+  let tail = Buffer.alloc(0);
+  for (const p of pieces) {
+    const joined = Buffer.concat([tail, p]);
+    const end = joined.indexOf('\r\n\r\n');
+    if (end >= 0) {
+      taken.push(p.subarray(0, end + 4 - tail.length));
+      return Buffer.concat(taken, size + end + 4 - tail.length);
+    }
+    taken.push(p);
+    size += p.length;
+    tail = joined.subarray(Math.max(0, joined.length - 3));
+  }
+  return Buffer.concat(taken, size);
 }
 
 function wouldExceedQuota(a: Account, size: number): boolean {

@@ -2,9 +2,11 @@
 // groups them by destination domain, runs at most `concurrency` deliveries at
 // once and `perDomain` per domain, records each outcome durably, retries on
 // the configured schedule, fails what has waited too long, and asks the
-// notifier for bounces and delay warnings. A destination that could not be
-// reached at all is backed off as a whole until its next retry time, so a
-// dead domain costs one attempt per step, not one per message.
+// notifier for bounces, delay warnings and (RFC 3461 §6.2.3.1) "relayed"
+// notices for NOTIFY=SUCCESS recipients handed to a next hop without DSN. A
+// destination that could not be reached at all is backed off as a whole until
+// its next retry time, so a dead domain costs one attempt per step, not one
+// per message.
 // The clock is injected; `runOnce()` lets tests step it by hand.
 import type { Logger } from '../log/logger.ts';
 import type { AttemptOutcome, QueueClaim, QueuedMessage, QueueRecipient, Store } from '../store/store.ts';
@@ -13,7 +15,7 @@ import { isExpired, needsDelayWarning, nextAttemptAt, type RetryPolicy } from '.
 
 /** What happened to recipients, for DSNs (RFC 3464 actions). */
 export interface Notification {
-  kind: 'failed' | 'delayed' | 'delivered';
+  kind: 'failed' | 'delayed' | 'delivered' | 'relayed';
   message: QueuedMessage;
   recipients: (QueueRecipient & { reply: string | null; status: string | null; host: string | null })[];
 }
@@ -174,7 +176,8 @@ export class QueueScheduler {
     const final: AttemptOutcome[] = [];
     const failed = new Map<string, Notification>();
     const delayed = new Map<string, Notification>();
-    const delivered = new Map<string, Notification>();
+    const relayed = new Map<string, Notification>();
+    const withoutDsn = new Set(result.relayedWithoutDsn ?? []);
     const add = (m: Map<string, Notification>, kind: Notification['kind'], c: QueueClaim, r: QueueRecipient, x: AttemptOutcome) => {
       const n = m.get(c.message.queueId) ?? { kind, message: c.message, recipients: [] };
       n.recipients.push({ ...r, reply: x.reply, status: x.status, host: x.host });
@@ -194,12 +197,14 @@ export class QueueScheduler {
           }
         }
         if (x.result === 'failed' && wants(r, 'FAILURE', true)) add(failed, 'failed', c, r, x);
-        if (x.result === 'delivered' && wants(r, 'SUCCESS', false)) add(delivered, 'delivered', c, r, x);
+        // RFC 3461 §6.2.3.1: a next hop without DSN got no NOTIFY, so we report "relayed"
+        // ourselves; a next hop with DSN got the parameters and answers SUCCESS itself.
+        if (x.result === 'delivered' && withoutDsn.has(r.id) && wants(r, 'SUCCESS', false)) add(relayed, 'relayed', c, r, x);
         final.push(x);
       }
     }
     // Bounces first, then the outcomes: a crash in between repeats a bounce rather than losing it.
-    for (const n of [...failed.values(), ...delivered.values()]) await this.#notify(n);
+    for (const n of [...failed.values(), ...relayed.values()]) await this.#notify(n);
     for (const n of delayed.values()) {
       await this.#notify(n);
       await o.store.markDelayWarned(n.recipients.map((r) => r.id));

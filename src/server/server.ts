@@ -60,7 +60,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   // The outbound queue: the router stores remote recipients with the message,
   // the scheduler delivers them (one owner id per process for the leases).
   let scheduler: QueueScheduler | null = null;
-  const backend = new Router(store, resolver, log, { onQueued: () => scheduler?.wake() });
+  const backend = new Router(store, resolver, log, { onQueued: () => scheduler?.wake(), notifyFinal: (n) => notifier.notifyFinal(n) });
   const dns = new DnsResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
   const q = config.queue;
   const notifier = new DsnNotifier({ store, hostname: config.hostname, inject: (to, content, at) => backend.inject(to, content, at), now, log, maxAge: q.max_age });

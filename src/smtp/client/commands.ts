@@ -5,6 +5,7 @@
 // could break the command line are refused here (injection guard). Pure.
 
 import type { Capabilities } from './ehlo.ts';
+import { utf8AddrXtext, xtextEncode as xtext } from '../protocol/dsn-params.ts';
 
 export type DsnNotify = 'NEVER' | 'SUCCESS' | 'FAILURE' | 'DELAY';
 
@@ -70,25 +71,6 @@ export function rcptCommand(r: OutboundRecipient, caps: Capabilities): string {
     if (r.dsn.orcpt) cmd += ` ORCPT=${orcpt(r.dsn.orcpt)}`;
   }
   return cmd + '\r\n';
-}
-
-/** RFC 3461 §4: xtext — "+", "=", and octets outside "!".."~" become "+XX". */
-export function xtext(s: string): string {
-  let out = '';
-  for (const byte of Buffer.from(s, 'utf8')) {
-    out += byte >= 0x21 && byte <= 0x7e && byte !== 0x2b && byte !== 0x3d ? String.fromCharCode(byte) : '+' + byte.toString(16).toUpperCase().padStart(2, '0');
-  }
-  return out;
-}
-
-/** RFC 6533 §3: utf-8-addr-xtext — "+", "=", "\" and non-printable or non-ASCII characters become \x{HEX}. */
-export function utf8AddrXtext(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    out += cp >= 0x21 && cp <= 0x7e && ch !== '+' && ch !== '=' && ch !== '\\' ? ch : `\\x{${cp.toString(16).toUpperCase()}}`;
-  }
-  return out;
 }
 
 /** "rfc822;bob@example.org" → "rfc822;bob@example.org" xtext-encoded; a UTF-8 address uses the "utf-8" type (RFC 6533 §4). */

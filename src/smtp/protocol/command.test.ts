@@ -21,7 +21,8 @@ function refused(line: string, code: number, enhanced: string, text?: RegExp): v
   assert.equal(r.reply.enhanced, enhanced, `${line}: ${serializeReply(r.reply)}`);
   if (text) assert.match(r.reply.lines.join(' '), text);
 }
-const noParams = { size: null, body: null, smtputf8: false, other: {} };
+const noParams = { size: null, body: null, smtputf8: false, ret: null, envid: null, other: {} };
+const noRcptParams = { notify: null, orcpt: null, other: {} };
 
 describe('parseCommand: verbs', () => {
   it('parses HELO and EHLO (RFC 5321 §4.1.1.1)', () => {
@@ -203,7 +204,9 @@ describe('parseCommand: MAIL', () => {
       size: 1,
       body: '8BITMIME',
       smtputf8: true,
-      other: { AUTH: '<>', RET: 'HDRS', ENVID: 'QQ314159', 'X-FOO': true },
+      ret: 'HDRS',
+      envid: 'QQ314159',
+      other: { AUTH: '<>', 'X-FOO': true },
     });
   });
 
@@ -225,9 +228,11 @@ describe('parseCommand: MAIL', () => {
   });
 
   it('flags UTF-8 in parameter values (RFC 6531 §3.3 esmtp-value)', () => {
-    const a = cmd('MAIL FROM:<a@b.org> ENVID=jörg');
+    const a = cmd('MAIL FROM:<a@b.org> X-NAME=jörg');
     assert.ok(a.verb === 'MAIL');
     assert.equal(a.utf8, true);
+    // RFC 3461 §4.4: an ENVID is xtext, never raw UTF-8.
+    refused('MAIL FROM:<a@b.org> ENVID=jörg', 501, '5.5.4', /xtext/);
   });
 });
 
@@ -237,13 +242,13 @@ describe('parseCommand: RCPT', () => {
       verb: 'RCPT',
       to: { local: 'Jones', domain: 'XYZ.COM' },
       utf8: false,
-      params: {},
+      params: noRcptParams,
     });
     assert.deepEqual(cmd('rcpt to: <jones@xyz.com>'), {
       verb: 'RCPT',
       to: { local: 'jones', domain: 'xyz.com' },
       utf8: false,
-      params: {},
+      params: noRcptParams,
     });
   });
 
@@ -264,10 +269,21 @@ describe('parseCommand: RCPT', () => {
   });
 
   it('collects parameters (RFC 3461 NOTIFY/ORCPT)', () => {
-    const c = cmd('RCPT TO:<a@b.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b.org');
+    const c = cmd('RCPT TO:<a@b.org> NOTIFY=failure,SUCCESS ORCPT=rfc822;a+2Bx@b.org X-FOO=1');
     assert.ok(c.verb === 'RCPT');
-    assert.deepEqual(c.params, { NOTIFY: 'SUCCESS,FAILURE', ORCPT: 'rfc822;a@b.org' });
+    assert.deepEqual(c.params, { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;a+2Bx@b.org', other: { 'X-FOO': '1' } });
     refused('RCPT TO:<a@b.org> NOTIFY=NEVER notify=NEVER', 501, '5.5.4', /Duplicate/);
+    refused('RCPT TO:<a@b.org> NOTIFY=NEVER,DELAY', 501, '5.5.4', /NEVER/);
+    refused('RCPT TO:<a@b.org> NOTIFY=SOMETIMES', 501, '5.5.4', /NOTIFY/);
+    refused('RCPT TO:<a@b.org> ORCPT=a@b.org', 501, '5.5.4', /ORCPT/);
+    refused('RCPT TO:<a@b.org> ORCPT=rfc822;a+2bx@b.org', 501, '5.5.4', /xtext/);
+    // RFC 6533: the utf-8 type may carry UTF-8 (the session then requires SMTPUTF8).
+    const u = cmd('RCPT TO:<a@b.org> ORCPT=utf-8;j\\x{F6}rg@b.org');
+    assert.ok(u.verb === 'RCPT');
+    assert.equal(u.params.orcpt, 'utf-8;j\\x{F6}rg@b.org');
+    const v = cmd('RCPT TO:<a@b.org> ORCPT=utf-8;jörg@b.org');
+    assert.ok(v.verb === 'RCPT');
+    assert.equal(v.utf8, true);
   });
 
   it('refuses malformed RCPT', () => {

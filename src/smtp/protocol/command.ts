@@ -4,15 +4,15 @@
 // parameter we do not implement (RFC 5321 §4.2.2, §4.2.4). Whether the
 // command is allowed now is the session's business, not this parser's.
 import { parsePath, type MailAddress } from './address.ts';
-import { parseMailParams, parseParams, type MailParams } from './params.ts';
+import { parseMailParams, parseRcptParams, type MailParams, type RcptParams } from './params.ts';
 import { R, type Reply } from './reply.ts';
 
-export type { MailParams } from './params.ts';
+export type { MailParams, RcptParams } from './params.ts';
 
 export type Command =
   | { verb: 'HELO' | 'EHLO'; domain: string }
   | { verb: 'MAIL'; from: MailAddress | null; utf8: boolean; params: MailParams }
-  | { verb: 'RCPT'; to: MailAddress; utf8: boolean; params: Record<string, string | true> }
+  | { verb: 'RCPT'; to: MailAddress; utf8: boolean; params: RcptParams }
   | { verb: 'DATA' }
   | { verb: 'RSET' }
   | { verb: 'QUIT' }
@@ -144,7 +144,7 @@ function parseRcpt(arg: string): ParseResult {
   if (!/^to:/i.test(arg)) return no(R.syntaxError(usage));
   const sp = splitPath(arg.slice(3));
   if (sp === null || sp.path === '<>') return no(R.syntaxError(usage));
-  const pp = parseParams(sp.rest);
+  const pp = parseRcptParams(sp.rest);
   if (!pp.ok) return no(pp.reply);
   const p = parsePath(sp.path);
   if (!p.ok) return no(R.badRecipientSyntax(`Bad recipient address syntax: ${p.error}`));

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parseCommand, type Command } from '../protocol/command.ts';
 import { canonicalAddress, formatAddress, type MailAddress } from '../protocol/address.ts';
 import { ContentChecker } from '../protocol/data-decoder.ts';
+import { formatNotify } from '../protocol/dsn-params.ts';
 import { R, reply, type Reply } from '../protocol/reply.ts';
 import { buildReceived } from '../../message/received.ts';
 import { missingSubmissionHeaders } from '../../message/submission-fixups.ts';
@@ -25,9 +26,12 @@ export interface Transaction {
   smtputf8: boolean;
   eightBit: boolean;
   declaredSize: number | null;
+  /** RFC 3461 §4.3 RET and §4.4 ENVID from MAIL, or null. */
+  ret: 'FULL' | 'HDRS' | null;
+  envid: string | null;
   recipients: AcceptedRecipient[];
-  /** Every RCPT with its reply code, for the transaction log line. */
-  rcptLog: { to: string; reply: string }[];
+  /** Every RCPT with its reply code (and DSN parameters), for the transaction log line. */
+  rcptLog: { to: string; reply: string; notify?: string; orcpt?: string }[];
   startedAt: number;
   bdat: { chunks: Buffer[]; size: number; tooLarge: boolean; checker: ContentChecker } | null;
 }
@@ -151,6 +155,8 @@ async function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): Pr
     smtputf8: cmd.params.smtputf8,
     eightBit: cmd.params.body === '8BITMIME',
     declaredSize: cmd.params.size,
+    ret: cmd.params.ret,
+    envid: cmd.params.envid,
     recipients: [],
     rcptLog: [],
     startedAt: Date.now(),
@@ -163,11 +169,18 @@ async function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): Pr
 async function rcpt(s: SmtpSession, cmd: Extract<Command, { verb: 'RCPT' }>): Promise<void> {
   const tx = s.tx!;
   const to = formatAddress(cmd.to);
+  const { notify, orcpt } = cmd.params;
   const answer = (r: Reply) => {
-    tx.rcptLog.push({ to, reply: `${r.code} ${r.enhanced ?? ''}`.trim() });
+    tx.rcptLog.push({
+      to,
+      reply: `${r.code} ${r.enhanced ?? ''}`.trim(),
+      ...(notify ? { notify: formatNotify(notify) } : {}),
+      ...(orcpt ? { orcpt } : {}),
+    });
     s.send(r);
   };
-  const unknown = Object.keys(cmd.params);
+  // RFC 3461 §4.1, §4.2: NOTIFY and ORCPT are ours (parsed by the protocol layer); anything else is 555.
+  const unknown = Object.keys(cmd.params.other);
   if (unknown.length > 0) return answer(R.paramNotRecognized(`RCPT parameter ${unknown[0]} not recognized`));
   if (cmd.utf8 && !tx.smtputf8) return answer(R.badEncodingNeeded);
   // RFC 5321 §4.5.3.1.8: 452 (not 5xx) so the client sends the rest later.
@@ -190,7 +203,7 @@ async function rcpt(s: SmtpSession, cmd: Extract<Command, { verb: 'RCPT' }>): Pr
   }
   if (s.tx !== tx) return; // session reset or closed meanwhile
   if (!decision.accept) return answer(decision.reply);
-  tx.recipients.push({ address: cmd.to, target: decision.target });
+  tx.recipients.push({ address: cmd.to, target: decision.target, notify, orcpt });
   s.state = 'rcpt';
   answer(R.recipientOk);
 }
@@ -268,6 +281,8 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
         queueId: tx.queueId,
         smtputf8: tx.smtputf8,
         eightBit: tx.eightBit,
+        ret: tx.ret,
+        envid: tx.envid,
         recipients: tx.recipients,
         traceHeader,
         content: c.chunks,
@@ -295,6 +310,8 @@ function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number)
     user: s.user?.address,
     tls: s.tlsInfo?.version,
     from: tx.from ? formatAddress(tx.from) : '<>',
+    ...(tx.ret ? { ret: tx.ret } : {}),
+    ...(tx.envid ? { envid: tx.envid } : {}),
     rcpts: tx.rcptLog,
     size,
     reply: `${r.code} ${r.enhanced ?? ''} ${r.lines[0] ?? ''}`.trim(),

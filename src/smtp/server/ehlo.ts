@@ -14,6 +14,7 @@ export function ehloReply(s: SmtpSession, clientName: string): Reply {
     'SMTPUTF8', // RFC 6531
     'ENHANCEDSTATUSCODES', // RFC 2034
     'CHUNKING', // RFC 3030
+    'DSN', // RFC 3461: NOTIFY, ORCPT, RET, ENVID
   ];
   if (s.services.tls && !s.tlsInfo) lines.push('STARTTLS');
   if (authOffered(s)) lines.push(`AUTH ${s.services.auth!.mechanisms().join(' ')}`);

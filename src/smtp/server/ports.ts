@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AuthUser, Authenticator, SenderPolicy } from '../../auth/types.ts';
 import type { MailAddress } from '../protocol/address.ts';
+import type { DsnNotify, DsnRet } from '../protocol/dsn-params.ts';
 import type { Reply } from '../protocol/reply.ts';
 
 /** Facts about the connection and transaction a decision may depend on. */
@@ -34,6 +35,10 @@ export type RecipientDecision =
 export interface AcceptedRecipient {
   address: MailAddress;
   target: unknown;
+  /** RFC 3461 §4.1 NOTIFY (canonical order), or null when not given. */
+  notify: DsnNotify[] | null;
+  /** RFC 3461 §4.2 ORCPT as received (`addr-type;xtext`), or null. */
+  orcpt: string | null;
 }
 
 export interface IncomingMessage extends TransactionInfo {
@@ -44,6 +49,10 @@ export interface IncomingMessage extends TransactionInfo {
   smtputf8: boolean;
   /** BODY=8BITMIME was given (RFC 6152); the client also detects 8-bit bytes itself. */
   eightBit: boolean;
+  /** RFC 3461 §4.3 RET, or null. */
+  ret: DsnRet | null;
+  /** RFC 3461 §4.4 ENVID as received (xtext), or null. */
+  envid: string | null;
   /** The `Received:` line(s) to prepend, CRLF-terminated. */
   traceHeader: string;
   /** Message content as received (CRLF lines), in pieces. */

@@ -33,6 +33,11 @@ export interface SessionOptions {
 
 /** RFC 4954 §4: a line answering a SASL challenge may be up to 12288 octets. */
 const AUTH_LINE_MAX = 12288;
+// RFC 5321 §4.5.3.1.4: extensions may lengthen command lines. RFC 3461's
+// parameters add up to 500 characters of ORCPT (with NOTIFY) to RCPT and 100
+// of ENVID (with RET) to MAIL; MAIL and RCPT lines get this much more room.
+const DSN_LINE_EXTRA = 600;
+const MAIL_OR_RCPT = /^(?:MAIL|RCPT) /i;
 
 /** Input beyond this is not read from the socket until commands catch up. */
 const MAX_BUFFERED_INPUT = 1 << 20;
@@ -290,8 +295,9 @@ export class SmtpSession {
    * and skipped up to its line end. Commands ending in a bare LF are tolerated:
    * only DATA content is strict about line ends (smuggling happens there). */
   #takeLine(): Buffer | null {
-    const max = this.mode === 'auth' ? AUTH_LINE_MAX : this.config.limits.command_line;
+    const base = this.mode === 'auth' ? AUTH_LINE_MAX : this.config.limits.command_line;
     for (;;) {
+      const max = this.mode === 'command' && MAIL_OR_RCPT.test(this.#buf.subarray(0, 5).toString('latin1')) ? base + DSN_LINE_EXTRA : base;
       const lf = this.#buf.indexOf(10);
       if (lf < 0) {
         if (this.#buf.length >= max) {

@@ -23,6 +23,11 @@ export interface RemoteDeliveryDeps {
   readBlob(blobId: string): Promise<Buffer>;
   now(): Date;
   log: Logger;
+  /** Called as soon as every recipient of `claim` has a verdict, BEFORE the
+   * next message goes out on the connection, so the scheduler can make the
+   * outcome durable first: a crash then resends at most the one message whose
+   * remote 250 was not yet recorded (the unavoidable window). */
+  onClaimDone?(claim: QueueClaim, result: DomainResult): Promise<void>;
 }
 
 export interface DomainResult {
@@ -61,6 +66,16 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
   };
   const finishAll = (v: Verdict, host: string | null) => {
     for (const id of [...pending.keys()]) finish(id, v, host, null);
+  };
+  const reported = new Set<QueueClaim>();
+  /** Hands a finished message's outcomes to onClaimDone (once) and leaves them out of the final result. */
+  const reportIfDone = async (claim: QueueClaim) => {
+    if (!deps.onClaimDone || reported.has(claim)) return;
+    const ids = new Set(claim.message.recipients.map((r) => r.id));
+    for (const id of ids) if (pending.has(id)) return;
+    reported.add(claim);
+    const mine = (o: { recipientId: number }) => ids.has(o.recipientId);
+    await deps.onClaimDone(claim, { outcomes: outcomes.filter(mine), unreachable: false, relayedWithoutDsn: relayedWithoutDsn.filter((id) => ids.has(id)) });
   };
 
   let route: MailRoute;
@@ -125,12 +140,14 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
             finish(ids[i]!.id, v, hostLabel, tls);
             if (v.result === 'delivered' && !conn.capabilities.dsn) relayedWithoutDsn.push(ids[i]!.id);
           }
+          await reportIfDone(claim);
         }
       } finally {
         await conn.quit().catch(() => conn.close());
       }
     }
   }
+  for (const c of claims) await reportIfDone(c);
   if (pending.size > 0) {
     // Nobody took these: defer (or fail, when every host refused with 5xx) with the last reason.
     finishAll(lastFailure?.v ?? { result: 'deferred', status: '4.4.1', text: `451 4.4.1 No mail host for ${domain} could be reached` }, lastFailure?.host ?? null);

@@ -27,7 +27,8 @@ export interface Notifier {
 
 export interface SchedulerOptions {
   store: Store;
-  deliver(domain: string, claims: QueueClaim[]): Promise<DomainResult>;
+  /** Delivers; calls `onClaimDone` for each message as soon as it is finished (see remote-delivery.ts). */
+  deliver(domain: string, claims: QueueClaim[], onClaimDone: (claim: QueueClaim, result: DomainResult) => Promise<void>): Promise<DomainResult>;
   notifier: Notifier;
   policy: RetryPolicy;
   concurrency: number;
@@ -132,20 +133,27 @@ export class QueueScheduler {
     }
     this.#running++;
     this.#perDomain.set(domain, active + 1);
+    // Each finished message is recorded durably before the next one is sent.
+    const recorded = new Set<QueueClaim>();
     const job = (async () => {
       try {
-        const result = await this.#o.deliver(domain, claims);
+        const onClaimDone = async (claim: QueueClaim, partial: DomainResult) => {
+          recorded.add(claim);
+          await this.#record([claim], partial, null);
+        };
+        const result = await this.#o.deliver(domain, claims, onClaimDone);
         if (result.unreachable) {
           const first = claims[0]!.message.recipients[0]!;
           this.#backoff.set(domain, nextAttemptAt(this.#o.policy, first.attempts + 1, this.#o.now()).getTime());
         } else {
           this.#backoff.delete(domain);
         }
-        await this.#record(claims, result, null);
+        const rest = claims.filter((c) => !recorded.has(c));
+        if (rest.length > 0) await this.#record(rest, result, null);
       } catch (err) {
-        // Only this attempt's recipients are deferred; other deliveries keep their leases.
+        // Only this attempt's unrecorded recipients are deferred; other deliveries keep their leases.
         this.#o.log.error('delivery to domain failed', { domain, error: err });
-        await this.#record(claims, { outcomes: [], unreachable: false }, null).catch((e) => this.#o.log.error('recording the deferral failed', { domain, error: e }));
+        await this.#record(claims.filter((c) => !recorded.has(c)), { outcomes: [], unreachable: false }, null).catch((e) => this.#o.log.error('recording the deferral failed', { domain, error: e }));
       } finally {
         this.#running--;
         const n = (this.#perDomain.get(domain) ?? 1) - 1;

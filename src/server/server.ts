@@ -74,7 +74,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     owner: `${config.hostname}:${process.pid}:${randomBytes(4).toString('hex')}`,
     now,
     log,
-    deliver: (domain, claims) =>
+    deliver: (domain, claims, onClaimDone) =>
       deliverToDomain(
         {
           resolveHosts: (d) => resolveMailHosts(dns, d),
@@ -91,6 +91,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
           readBlob: (id) => store.readBlob(id),
           now,
           log,
+          onClaimDone,
         },
         domain,
         claims,

@@ -11,7 +11,7 @@ import { formatNotify } from '../protocol/dsn-params.ts';
 import { R, reply, type Reply } from '../protocol/reply.ts';
 import { buildReceived } from '../../message/received.ts';
 import { missingSubmissionHeaders } from '../../message/submission-fixups.ts';
-import type { AcceptedRecipient, RecipientDecision } from './ports.ts';
+import type { AcceptedRecipient, RecipientDecision, TransactionInfo } from './ports.ts';
 import type { SmtpSession } from './session.ts';
 import { ehloReply } from './ehlo.ts';
 import { startAuth } from './auth.ts';
@@ -187,15 +187,7 @@ async function rcpt(s: SmtpSession, cmd: Extract<Command, { verb: 'RCPT' }>): Pr
   if (tx.recipients.length >= s.config.limits.recipients) return answer(R.tooManyRecipients);
   let decision: RecipientDecision;
   try {
-    decision = await s.backend.checkRecipient(cmd.to, {
-      sessionId: s.id,
-      clientIp: s.clientIp,
-      helo: s.helo,
-      from: tx.from,
-      declaredSize: tx.declaredSize,
-      user: s.user,
-      relayAllowed: s.user !== null || s.services.isTrustedNetwork(s.clientIp),
-    });
+    decision = await s.backend.checkRecipient(cmd.to, transactionInfo(s, tx));
   } catch (err) {
     // A lookup failure is this server's problem: the client may retry later.
     s.log.error('recipient lookup failed', { rcpt: to, error: err });
@@ -271,13 +263,7 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
     if (s.role !== 'smtp') traceHeader += missingSubmissionHeaders(c.chunks, { hostname: s.config.hostname, now: receivedAt });
     try {
       r = await s.backend.accept({
-        sessionId: s.id,
-        clientIp: s.clientIp,
-        helo: s.helo,
-        from: tx.from,
-        declaredSize: tx.declaredSize,
-        user: s.user,
-        relayAllowed: s.user !== null || s.services.isTrustedNetwork(s.clientIp),
+        ...transactionInfo(s, tx),
         queueId: tx.queueId,
         smtputf8: tx.smtputf8,
         eightBit: tx.eightBit,
@@ -317,6 +303,19 @@ function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number)
     reply: `${r.code} ${r.enhanced ?? ''} ${r.lines[0] ?? ''}`.trim(),
     ms: Date.now() - tx.startedAt,
   });
+}
+
+/** What the backend may base its decisions on; relay is allowed for logged-in users and trusted networks. */
+function transactionInfo(s: SmtpSession, tx: Transaction): TransactionInfo {
+  return {
+    sessionId: s.id,
+    clientIp: s.clientIp,
+    helo: s.helo,
+    from: tx.from,
+    declaredSize: tx.declaredSize,
+    user: s.user,
+    relayAllowed: s.user !== null || s.services.isTrustedNetwork(s.clientIp),
+  };
 }
 
 export function resetTransaction(s: SmtpSession): void {

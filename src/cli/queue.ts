@@ -27,7 +27,8 @@ export const queueCommand: Command = {
   show    everything about one message
   retry   make its pending recipients due now (--all: every message)
   delete  remove it from the queue without telling anyone
-  bounce  give up now: fail its pending recipients and bounce to the sender`,
+  bounce  give up now: bounce to the sender (not to <>, nor against its
+          NOTIFY), then fail its pending recipients`,
   options: { all: { type: 'boolean' } },
   async run(ctx) {
     const [sub, ...rest] = ctx.args;
@@ -50,18 +51,7 @@ export const queueCommand: Command = {
           ctx.out(`deleted ${m.queueId}`);
         });
       case 'bounce':
-        return withMessage(ctx, rest, async (store, m) => {
-          const cfg = ctx.config();
-          const failed = await store.failQueued(m.queueId, '550 5.0.0 Delivery cancelled by the administrator', '5.0.0', new Date());
-          if (m.sender !== '' && failed.length > 0) {
-            await notifierFor(store, cfg).notify({
-              kind: 'failed',
-              message: m,
-              recipients: failed.map((r) => ({ ...r, reply: r.lastReply, status: r.lastStatus ?? '5.0.0', host: r.lastHost })),
-            });
-          }
-          ctx.out(`bounced ${m.queueId} (${failed.length} recipient${failed.length === 1 ? '' : 's'})`);
-        });
+        return withMessage(ctx, rest, (store, m) => bounce(ctx, store, m));
       case undefined:
         throw new UsageError('missing subcommand: list, show, retry, delete or bounce', 'queue');
       default:
@@ -78,6 +68,37 @@ async function withMessage(ctx: CommandContext, args: string[], fn: (store: Stor
     await fn(store, m);
     return EXIT_OK;
   });
+}
+
+const CANCELLED = '550 5.0.0 Delivery cancelled by the administrator';
+
+/** Gives up on the pending recipients and tells the sender. As in the
+ * scheduler, the bounce goes out before the recipients are marked failed: if
+ * it cannot be sent, or the command is interrupted, nothing has changed and
+ * running it again still bounces (a crash in between may repeat a bounce,
+ * never lose one). */
+async function bounce(ctx: CommandContext, store: Store, m: QueuedMessage): Promise<void> {
+  const cfg = ctx.config();
+  // RFC 3461 §4.1: failures are reported unless NOTIFY says otherwise (NEVER, or a list without FAILURE).
+  const notify = m.recipients.filter((r) => r.state === 'pending' && (!r.notify || r.notify.length === 0 || r.notify.includes('FAILURE')));
+  // RFC 3464 §2: never a bounce to the null sender.
+  if (m.sender !== '' && notify.length > 0) {
+    await notifierFor(store, cfg).notify({
+      kind: 'failed',
+      message: m,
+      recipients: notify.map((r) => ({
+        ...r,
+        // Our decision, not a remote reply: no Remote-MTA, and no SMTP-looking
+        // diagnostic (RFC 3464 §2.3.5-6); the last remote reply is kept as context.
+        reply: `Delivery cancelled by the administrator of ${cfg.hostname}` + (r.lastReply ? `\nLast reply${r.lastHost ? ' from ' + r.lastHost : ''}: ${r.lastReply}` : ''),
+        status: '5.0.0',
+        host: null,
+      })),
+    });
+  }
+  const failed = await store.failQueued(m.queueId, CANCELLED, '5.0.0', new Date());
+  const why = failed.length === 0 ? '' : m.sender === '' ? ': no bounce to the null sender' : notify.length === 0 ? ': no bounce, the sender asked not to be told (NOTIFY)' : '';
+  ctx.out(`bounced ${m.queueId} (${failed.length} recipient${failed.length === 1 ? '' : 's'})${why}`);
 }
 
 async function retry(ctx: CommandContext, args: string[]): Promise<number> {

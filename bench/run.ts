@@ -14,11 +14,17 @@
 // and 50 sessions × 10 KB × 1 recipient on submissions (implicit TLS, port
 // 465) and on submission (STARTTLS, port 587), each session logging in with
 // AUTH PLAIN once as user1@example.org and then pipelining its messages.
+// Then outbound (bench/outbound.ts, Mailroom only): 5,000 × 10 KB relayed
+// through the SMTP port to 50 remote domains, and to 1, delivered by the
+// queue to bench/sink.ts on 127.0.0.5 through the test DNS server; msg/s from
+// the first MAIL until the sink has them all, and the drain rate of the same
+// number queued while the sink held its greeting.
 // Every step is bounded in time; child processes are stopped on the way out.
 //
 // Run: npm run bench -- [--target host:port|sink] [--server-pid PID] [--messages 10000]
 //      [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only 50x1,465x50] [--json]
 //      [--handshake-duration 10s] [--submission-port P] [--submissions-port P] [--auth user:pw]
+//      [--outbound-messages 5000]
 
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,12 +38,17 @@ import { runSmtpLoad, fmtBytes, parseDuration, parseSize } from './smtp-load.ts'
 import type { LoadOptions, LoadResult, TlsMode } from './smtp-load.ts';
 import { runTlsHandshakes } from './tls-handshakes.ts';
 import type { HandshakeResult } from './tls-handshakes.ts';
+import { runOutbound, startOutboundRig } from './outbound.ts';
+import type { OutboundResult } from './outbound.ts';
 
 interface Scenario {
   id: string;
   name: string;
-  /** 'load': smtp-load; 'handshakes': tls-handshakes on the implicit-TLS port. */
-  kind: 'load' | 'handshakes';
+  /** 'load': smtp-load; 'handshakes': tls-handshakes on the implicit-TLS port;
+   * 'outbound': bench/outbound.ts (relay through the queue to the sink). */
+  kind: 'load' | 'handshakes' | 'outbound';
+  /** Remote domains, for 'outbound'. */
+  domains?: number;
   sessions: number;
   messagesPerSession: number;
   rcpts: number;
@@ -57,6 +68,8 @@ interface Row {
   result?: LoadResult;
   /** For the 'handshakes' scenario. */
   hs?: HandshakeResult;
+  /** For the 'outbound' scenarios. */
+  ob?: OutboundResult;
   /** Messages the server says it stored (Mailroom mode), warm-up included. */
   stored?: number;
   warmupAccepted: number;
@@ -225,11 +238,31 @@ function pad(s: string, w: number, right = false): string {
 
 function table(rows: Row[], what: string): string {
   const head = ['scenario', 'accepted/sent', 'refused', 'errors', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS', 'stored copies'];
-  const body = rows.map((r) => {
-    if (r.skipped) return [r.scenario.name, 'skipped', '', '', '', '', '', '', ''];
+  const body = rows.flatMap((r): string[][] => {
+    if (r.skipped) return [[r.scenario.name, 'skipped', '', '', '', '', '', '', '']];
+    const ob = r.ob;
+    if (ob) {
+      const x = ob.inject;
+      const b = ob.backlog;
+      const atSink = (got: number, want: number, extra: number) => `${got}${got === want && !extra ? '' : ` (!${extra ? ` +${extra}` : ''})`} at sink`;
+      return [
+        [
+          r.scenario.name,
+          `${x.accepted}/${x.sent}`,
+          String(x.rejectedTotal),
+          String(x.errorsTotal),
+          ob.e2eMsgPerSec.toFixed(0),
+          x.latency.p50.toFixed(1),
+          x.latency.p99.toFixed(1),
+          ob.server ? fmtBytes(ob.server.peakRss) : '-',
+          atSink(ob.delivered, x.accepted, ob.extra),
+        ],
+        ...(b ? [['  └ backlog drain (queued, then released)', `${b.queued}`, '-', '-', b.drainMsgPerSec.toFixed(0), '-', '-', '-', atSink(b.delivered, b.queued, b.extra)]] : []),
+      ];
+    }
     const h = r.hs;
     if (h) {
-      return [
+      return [[
         r.scenario.name,
         `${h.completed}/${h.attempted}`,
         '-',
@@ -239,12 +272,12 @@ function table(rows: Row[], what: string): string {
         h.latency.p99.toFixed(1),
         h.server ? fmtBytes(h.server.peakRss) : '-',
         '-',
-      ];
+      ]];
     }
     const x = r.result;
-    if (!x) return [r.scenario.name, `failed: ${r.error ?? '?'}`, '', '', '', '', '', '', ''];
+    if (!x) return [[r.scenario.name, `failed: ${r.error ?? '?'}`, '', '', '', '', '', '', '']];
     const storedOk = r.stored === undefined ? '-' : `${r.stored}${r.stored === expectedStored(r) ? '' : ' (!)'}`;
-    return [
+    return [[
       r.scenario.name,
       `${x.accepted}/${x.sent}`,
       String(x.rejectedTotal),
@@ -254,7 +287,7 @@ function table(rows: Row[], what: string): string {
       x.latency.p99.toFixed(1),
       x.server ? fmtBytes(x.server.peakRss) : '-',
       storedOk,
-    ];
+    ]];
   });
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, w[i]!, i > 0)).join('  ');
@@ -262,6 +295,22 @@ function table(rows: Row[], what: string): string {
   const notes: string[] = [];
   for (const r of rows) {
     if (r.skipped) notes.push(`${r.scenario.name}: skipped: ${r.skipped}`);
+    const ob = r.ob;
+    if (ob) {
+      const x = ob.inject;
+      const b = ob.backlog;
+      notes.push(
+        `${r.scenario.name}: msg/s = first MAIL → last message at the sink (${ob.e2eSeconds.toFixed(2)} s); p50/p99 are the injection's; ` +
+          `injected at ${x.msgPerSec.toFixed(0)} msg/s, the sink took ${ob.deliveryMsgPerSec.toFixed(0)} msg/s from its first to its last message, ` +
+          `drained ${ob.drainSeconds.toFixed(2)} s after injection ended; ${ob.sinkConnections} connections to the sink` +
+          (b ? `; backlog: ${b.queued} queued at ${b.inject.msgPerSec.toFixed(0)} msg/s while the sink held its greeting, drained in ${b.drainSeconds.toFixed(2)} s over ${b.sinkConnections} connections` : '') +
+          (ob.timedOut || b?.timedOut ? '; TIMED OUT' : ''),
+      );
+      if (x.rejectedTotal) notes.push(`${r.scenario.name}: refused ${JSON.stringify(x.rejected)}`);
+      if (x.errorsTotal) notes.push(`${r.scenario.name}: errors ${JSON.stringify(x.errors)}`);
+      if (r.error) notes.push(`${r.scenario.name}: ${r.error}`);
+      continue;
+    }
     const h = r.hs;
     if (h) {
       notes.push(
@@ -299,7 +348,9 @@ function table(rows: Row[], what: string): string {
   return out.join('\n');
 }
 
-const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain'];
+const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain', 'outbound50', 'outbound1'];
+/** Names for groups of scenarios in --only. */
+const SCENARIO_GROUPS: Record<string, string[]> = { outbound: ['outbound50', 'outbound1'] };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -315,6 +366,7 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '10k' },
       bdat: { type: 'boolean' },
       warmup: { type: 'string', default: '1000' },
+      'outbound-messages': { type: 'string', default: '5000' },
       'handshake-duration': { type: 'string', default: '10s' },
       'handshake-concurrency': { type: 'string', default: '50' },
       resume: { type: 'boolean' },
@@ -329,7 +381,8 @@ async function main(): Promise<void> {
         '                        [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only ID,ID] [--json]\n' +
         '                        [--handshake-duration 10s] [--handshake-concurrency 50] [--resume]\n' +
         '                        [--submission-port P] [--submissions-port P] [--auth user:password]   (with --target)\n' +
-        `scenario ids: ${SCENARIO_IDS.join(', ')} (587plain only with --only)\n`,
+        '                        [--outbound-messages 5000]\n' +
+        `scenario ids: ${SCENARIO_IDS.join(', ')} (587plain only with --only; outbound = outbound50,outbound1)\n`,
     );
     return;
   }
@@ -340,6 +393,7 @@ async function main(): Promise<void> {
   const handshakeConcurrency = Number(values['handshake-concurrency']);
   const kb = fmtBytes(size).replace('.0 ', ' ').replace(' KiB', ' KB');
   const per50 = Math.max(1, Math.round(total / 50));
+  const outboundTotal = Number(values['outbound-messages']);
   const plain = { kind: 'load', listener: 'smtp', tls: 'none', auth: false } as const;
   let scenarios: Scenario[] = [
     { ...plain, id: '50x1', name: `50 sessions × ${kb} × 1 rcpt`, sessions: 50, messagesPerSession: per50, rcpts: 1 },
@@ -374,9 +428,24 @@ async function main(): Promise<void> {
       serverArgs: ['--allow-plaintext-auth'],
       optional: true,
     },
+    ...[50, 1].map(
+      (domains): Scenario => ({
+        id: `outbound${domains}`,
+        name: `outbound: ${outboundTotal} × ${kb} to ${domains} domain${domains === 1 ? '' : 's'}`,
+        kind: 'outbound',
+        domains,
+        sessions: 50,
+        messagesPerSession: Math.max(1, Math.round(outboundTotal / 50)),
+        rcpts: 1,
+        listener: 'smtp',
+        tls: 'none',
+        auth: false,
+        serverArgs: ['--no-submission'],
+      }),
+    ),
   ];
   if (values.only) {
-    const ids = values.only.split(',').map((x) => x.trim());
+    const ids = values.only.split(',').flatMap((x) => SCENARIO_GROUPS[x.trim()] ?? [x.trim()]);
     const unknown = ids.filter((id) => !SCENARIO_IDS.includes(id));
     if (unknown.length) throw new Error(`unknown scenario id ${unknown.join(', ')} (ids: ${SCENARIO_IDS.join(', ')})`);
     scenarios = scenarios.filter((s) => ids.includes(s.id));
@@ -423,6 +492,7 @@ async function main(): Promise<void> {
 
   /** Why a scenario cannot run against a fixed target (null: it can). */
   const cannot = (sc: Scenario, t: Target): string | null => {
+    if (sc.kind === 'outbound') return 'needs a Mailroom the bench starts (its queue must point at the bench’s DNS server and sink)';
     if (sc.listener === 'smtp') return null;
     const p = sc.listener === 'submission' ? t.submission : t.submissions;
     if (!p) return mode === 'sink' ? (sc.listener === 'submission' ? 'the sink has no STARTTLS' : 'the sink has no TLS (openssl missing?)') : `no ${sc.listener} port (--${sc.listener}-port)`;
@@ -442,11 +512,27 @@ async function main(): Promise<void> {
       }
     }
     let t: Target | null = fixed;
+    let rig: Awaited<ReturnType<typeof startOutboundRig>> | null = null;
     try {
-      t ??= await startMailroom(sc.serverArgs);
+      if (sc.kind === 'outbound') rig = await startOutboundRig({ domains: sc.domains ?? 1 });
+      t ??= await startMailroom([...(sc.serverArgs ?? []), ...(rig?.serverArgs ?? [])]);
       const port = sc.listener === 'smtp' ? t.port : sc.listener === 'submission' ? t.submission : t.submissions;
       if (!port) throw new Error(`the server has no ${sc.listener} port`);
       if (!values.json) process.stderr.write(`bench: ${sc.name} → ${t.host}:${port} …\n`);
+      if (rig) {
+        row.ob = await runOutbound(rig, {
+          host: t.host,
+          port,
+          messages: sc.sessions * sc.messagesPerSession,
+          sessions: sc.sessions,
+          size,
+          warmup: warmup > 0 ? Math.min(warmup, 500) : 0,
+          serverPid: t.pid,
+          timeoutMs: 10 * 60_000,
+          backlog: true,
+        });
+        continue;
+      }
       if (sc.kind === 'handshakes') {
         // Warm-up: JIT on both ends, and the server's first TLS allocations.
         if (warmup > 0) await runTlsHandshakes({ host: t.host, port, concurrency: 10, durationMs: 0, count: 200, totalTimeoutMs: 120_000 });
@@ -492,6 +578,7 @@ async function main(): Promise<void> {
       row.error = (err as Error).message;
     } finally {
       if (t && t !== fixed) row.stored = await t.stop();
+      await rig?.close();
     }
   }
   if (fixed) await fixed.stop();
@@ -502,13 +589,15 @@ async function main(): Promise<void> {
     process.stdout.write(
       JSON.stringify({
         target: what,
-        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs })),
+        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs, ...(r.ob ? { outbound: r.ob } : {}) })),
       }) + '\n',
     );
   } else {
     process.stdout.write(table(rows, what) + '\n');
   }
-  if (rows.some((r) => !r.skipped && !(r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
+  const outboundOk = (o: OutboundResult) =>
+    !o.timedOut && !o.extra && o.delivered === o.inject.accepted && o.delivered > 0 && (!o.backlog || (!o.backlog.timedOut && !o.backlog.extra && o.backlog.delivered === o.backlog.queued));
+  if (rows.some((r) => !r.skipped && !(r.ob ? outboundOk(r.ob) : r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -17,9 +17,17 @@
 // directory (unless --keep) and exits. Written against APIs still in progress:
 // everything is looked up defensively.
 //
+// For the outbound bench (bench/outbound.ts): --relay-trusted CIDR,… lets
+// those clients relay on the SMTP port (relay.trusted_networks), --dns-server
+// HOST:PORT points lookups at the bench's DNS server (dns.servers), and
+// --remote-port N, --queue-concurrency N and --queue-concurrency-per-domain N
+// set [queue] remote_port, concurrency and concurrency_per_domain.
+//
 // Run: node bench/serve-for-bench.ts [--port 0] [--submission-port 0] [--submissions-port 0]
 //      [--no-submission] [--allow-plaintext-auth] [--users 100] [--domain example.org] [--password bench-pw]
 //      [--data-dir DIR] [--keep] [--log info|warn|…] [--max-lifetime 1h] [--exit-with-stdin]
+//      [--relay-trusted 127.0.0.0/8] [--dns-server 127.0.0.1:PORT] [--remote-port N]
+//      [--queue-concurrency N] [--queue-concurrency-per-domain N]
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,8 +85,28 @@ async function main(): Promise<void> {
       'exit-with-stdin': { type: 'boolean' },
       log: { type: 'string', default: 'info' },
       'max-lifetime': { type: 'string', default: '1h' },
+      'relay-trusted': { type: 'string' },
+      'dns-server': { type: 'string' },
+      'remote-port': { type: 'string' },
+      'queue-concurrency': { type: 'string' },
+      'queue-concurrency-per-domain': { type: 'string' },
     },
   });
+  const wholeNumber = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1`);
+    return n;
+  };
+  const remotePort = wholeNumber('remote-port', values['remote-port']);
+  const queueConcurrency = wholeNumber('queue-concurrency', values['queue-concurrency']);
+  const queuePerDomain = wholeNumber('queue-concurrency-per-domain', values['queue-concurrency-per-domain']);
+  const trusted = values['relay-trusted']?.split(',').map((x) => x.trim()).filter(Boolean);
+  const queueLines = [
+    ...(remotePort !== undefined ? [`remote_port = ${remotePort}`] : []),
+    ...(queueConcurrency !== undefined ? [`concurrency = ${queueConcurrency}`] : []),
+    ...(queuePerDomain !== undefined ? [`concurrency_per_domain = ${queuePerDomain}`] : []),
+  ];
   const port = Number(values.port);
   const submission = !values['no-submission'];
   const password = values.password!;
@@ -129,6 +157,9 @@ async function main(): Promise<void> {
         ...(limits ? [`[limits]`, `connections = 5000`, `connections_per_ip = 5000`] : []),
         // Only for the "AUTH without TLS" comparison: logins in clear from loopback.
         ...(values['allow-plaintext-auth'] ? [`[auth]`, `allow_plaintext_loopback = true`] : []),
+        ...(trusted?.length ? [`[relay]`, `trusted_networks = ${JSON.stringify(trusted)}`] : []),
+        ...(queueLines.length ? [`[queue]`, ...queueLines] : []),
+        ...(values['dns-server'] ? [`[dns]`, `servers = ${JSON.stringify([values['dns-server']])}`] : []),
         `[log]`,
         `level = ${JSON.stringify(values.log)}`,
       ].join('\n') + '\n';

@@ -21,6 +21,16 @@ export interface SinkStats {
   connections: number;
   messages: number;
   bytes: number;
+  /** When the first and the last message were taken (ms since epoch; 0 before
+   * the first), for delivery-rate figures; a caller may reset them to 0. */
+  firstAt: number;
+  lastAt: number;
+}
+
+function taken(stats: SinkStats): void {
+  stats.messages++;
+  stats.lastAt = Date.now();
+  if (stats.firstAt === 0) stats.firstAt = stats.lastAt;
 }
 
 export interface Sink {
@@ -28,6 +38,10 @@ export interface Sink {
   /** Implicit-TLS port, when started with a certificate. */
   tlsPort?: number;
   stats: SinkStats;
+  /** While held, new connections get no greeting (they wait, as for a slow
+   * server); release() greets them all. For measuring a queue's backlog drain. */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -80,7 +94,7 @@ function handle(sock: net.Socket, stats: SinkStats): void {
             stats.bytes += i;
             mode = M_CMD;
             matched = 0;
-            stats.messages++;
+            taken(stats);
             out += '250 2.0.0 Ok: discarded\r\n';
             continue;
           }
@@ -96,7 +110,7 @@ function handle(sock: net.Socket, stats: SinkStats): void {
           stats.bytes += e + 5 - pos;
           pos = e + 5;
           mode = M_CMD;
-          stats.messages++;
+          taken(stats);
           out += '250 2.0.0 Ok: discarded\r\n';
           continue;
         }
@@ -119,7 +133,7 @@ function handle(sock: net.Socket, stats: SinkStats): void {
         if (bdatLeft === 0) {
           mode = M_CMD;
           out += '250 2.0.0 Ok: chunk\r\n';
-          if (bdatLast) stats.messages++;
+          if (bdatLast) taken(stats);
         }
         continue;
       }
@@ -160,7 +174,7 @@ function handle(sock: net.Socket, stats: SinkStats): void {
         if (size === 0) {
           mode = M_CMD;
           out += '250 2.0.0 Ok: chunk\r\n';
-          if (bdatLast) stats.messages++;
+          if (bdatLast) taken(stats);
         }
       } else if (c0 === 0x65) {
         out += EHLO_REPLY;
@@ -185,12 +199,16 @@ function handle(sock: net.Socket, stats: SinkStats): void {
 export async function startSink(
   opts: { host?: string; port?: number; tls?: { cert: string | Buffer; key: string | Buffer; port?: number } } = {},
 ): Promise<Sink> {
-  const stats: SinkStats = { connections: 0, messages: 0, bytes: 0 };
+  const stats: SinkStats = { connections: 0, messages: 0, bytes: 0, firstAt: 0, lastAt: 0 };
   const sockets = new Set<net.Socket>();
+  let held: net.Socket[] | null = null;
   const onConnection = (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-    handle(s, stats);
+    if (held) {
+      s.on('error', () => s.destroy());
+      held.push(s);
+    } else handle(s, stats);
   };
   const servers: net.Server[] = [net.createServer(onConnection)];
   if (opts.tls) servers.push(tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, onConnection));
@@ -207,6 +225,14 @@ export async function startSink(
     port: ports[0]!,
     tlsPort: ports[1],
     stats,
+    hold() {
+      held ??= [];
+    },
+    release() {
+      const waiting = held ?? [];
+      held = null;
+      for (const s of waiting) if (!s.destroyed) handle(s, stats);
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));

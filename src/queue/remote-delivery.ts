@@ -28,6 +28,9 @@ export interface RemoteDeliveryDeps {
    * outcome durable first: a crash then resends at most the one message whose
    * remote 250 was not yet recorded (the unavoidable window). */
   onClaimDone?(claim: QueueClaim, result: DomainResult): Promise<void>;
+  /** No new message is started on a connection after this time (ms): the
+   * leases must not run out while we still hold the recipients. */
+  deadline?: number;
 }
 
 export interface DomainResult {
@@ -122,6 +125,10 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
           const ids = claim.message.recipients.filter((r) => pending.has(r.id));
           if (ids.length === 0) continue;
           if (!conn.usable) break;
+          if (deps.deadline !== undefined && deps.now().getTime() >= deps.deadline) {
+            lastFailure = { v: { result: 'deferred', status: '4.4.2', text: 'not sent in this attempt: the connection reached its time limit; will retry' }, host: hostLabel };
+            break hosts;
+          }
           const content = stripReturnPath(await deps.readBlob(claim.message.blobId));
           const env = envelopeOf(claim, ids);
           let result;

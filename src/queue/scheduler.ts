@@ -58,9 +58,16 @@ export class QueueScheduler {
     this.#o = o;
   }
 
+  /** Takes back this owner's leases left by a crashed run, then starts. */
   start(): void {
     this.#stopped = false;
-    this.wake();
+    void this.#o.store.releaseLeases(this.#o.owner).then(
+      () => this.wake(),
+      (err: unknown) => {
+        this.#o.log.error('releasing old queue leases failed', { error: err });
+        this.wake();
+      },
+    );
   }
 
   /** Something was queued or retried: look now. */

@@ -15,7 +15,6 @@ import { deliverToDomain } from '../queue/remote-delivery.ts';
 import { DnsResolver } from '../dns/resolver.ts';
 import { resolveMailHosts } from '../dns/mx.ts';
 import { SmtpClientConnection } from '../smtp/client/client-session.ts';
-import { randomBytes } from 'node:crypto';
 import type { SessionServices, SmtpRole } from '../smtp/server/ports.ts';
 import { TlsContexts, checkTlsForListeners } from '../net/tls/contexts.ts';
 import { tlsUpgrader } from '../net/tls/starttls.ts';
@@ -58,7 +57,9 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   const resolver = new RecipientResolver(store, { recipientDelimiter: config.delivery.recipient_delimiter });
   const now = opts.now ?? (() => new Date());
   // The outbound queue: the router stores remote recipients with the message,
-  // the scheduler delivers them (one owner id per process for the leases).
+  // the scheduler delivers them. The lease owner is stable for this node, so
+  // after a crash the restarted process takes its own leases back at once
+  // instead of waiting for them to expire (one process per data_dir).
   let scheduler: QueueScheduler | null = null;
   const backend = new Router(store, resolver, log, { onQueued: () => scheduler?.wake(), notifyFinal: (n) => notifier.notifyFinal(n) });
   const dns = new DnsResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
@@ -71,7 +72,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     concurrency: q.concurrency,
     perDomain: q.concurrency_per_domain,
     leaseMs: q.lease,
-    owner: `${config.hostname}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    owner: `node:${config.hostname}`,
     now,
     log,
     deliver: (domain, claims, onClaimDone) =>
@@ -92,6 +93,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
           now,
           log,
           onClaimDone,
+          // Half the lease: what is not sent by then is deferred, never sent twice by a second claim.
+          deadline: now().getTime() + q.lease / 2,
         },
         domain,
         claims,

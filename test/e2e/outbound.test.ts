@@ -153,6 +153,26 @@ describe('outbound delivery between two instances', () => {
     }
   });
 
+  it('tells the sender once when a message is late (delay notice after 4 hours)', async () => {
+    await submit(['erin@down.test'], 'running late');
+    await waitFor('a deferral', async () => a.logs.find((l) => l.msg === 'delivery attempt' && l.result === 'deferred' && l.rcpt === 'erin@down.test'));
+    const notices = async () =>
+      (await inbox(a, 'alice@a.test')).filter((m) => m.content.includes('Subject: Delivery Status Notification (Delay)') && m.content.includes('erin@down.test'));
+    offset += 5 * 3600 * 1000; // past queue.delay_warning (4 hours), well before max_age
+    await a.server.store.retryQueued(null, now());
+    a.server.queue.wake();
+    const [notice] = await waitFor('a delay notice', async () => ((await notices()).length > 0 ? await notices() : null));
+    assert.match(notice!.content, /Action: delayed/);
+    assert.match(notice!.content, /Will-Retry-Until: /);
+    // Another failed attempt later: no second notice.
+    offset += 3600 * 1000;
+    await a.server.store.retryQueued(null, now());
+    a.server.queue.wake();
+    await waitFor('the next attempt', async () => a.logs.filter((l) => l.msg === 'delivery attempt' && l.rcpt === 'erin@down.test').length >= 3);
+    await sleep(200);
+    assert.equal((await notices()).length, 1);
+  });
+
   it('expires a message that waited too long, with a bounce', async () => {
     await submit(['dave@down.test'], 'will expire');
     await waitFor('a deferral', async () => a.logs.find((l) => l.msg === 'delivery attempt' && l.result === 'deferred' && l.rcpt === 'dave@down.test'));

@@ -360,7 +360,8 @@ async function loadPair(src: CertificateSource, settings: Settings): Promise<Loa
       break;
     }
   }
-  if (chain.length === 1 && !leaf.checkIssued(leaf)) {
+  // A self-signed certificate (issuer = subject) has no intermediates to add.
+  if (chain.length === 1 && leaf.issuer !== leaf.subject && !leaf.checkIssued(leaf)) {
     warnings.push(`${src.cert} holds only the server certificate, no intermediates; clients may fail to verify it (use fullchain.pem rather than cert.pem)`);
   }
 

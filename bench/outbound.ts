@@ -3,7 +3,7 @@
 // MX for d1..dN.bench.test → mx.sink.bench.test → 127.0.0.5, and
 // bench/sink.ts (in this process) listens on 127.0.0.5, counting what it
 // takes. Mailroom runs in a child process (bench/serve-for-bench.ts) with
-// `[dns] servers` = the bench's DNS server, `[queue] remote_port` = the
+// `[dns] servers` = the bench's DNS server, `[delivery] port` = the
 // sink's port, and `relay.trusted_networks = ["127.0.0.0/8"]`, so messages
 // injected on its SMTP port for the remote domains are accepted (stored and
 // queued before 250) and then delivered by the queue to the sink.

@@ -21,7 +21,7 @@
 // those clients relay on the SMTP port (relay.trusted_networks), --dns-server
 // HOST:PORT points lookups at the bench's DNS server (dns.servers), and
 // --remote-port N, --queue-concurrency N and --queue-concurrency-per-domain N
-// set [queue] remote_port, concurrency and concurrency_per_domain.
+// set [delivery] port and [queue] concurrency and concurrency_per_domain.
 //
 // Run: node bench/serve-for-bench.ts [--port 0] [--submission-port 0] [--submissions-port 0]
 //      [--no-submission] [--allow-plaintext-auth] [--users 100] [--domain example.org] [--password bench-pw]
@@ -103,7 +103,6 @@ async function main(): Promise<void> {
   const queuePerDomain = wholeNumber('queue-concurrency-per-domain', values['queue-concurrency-per-domain']);
   const trusted = values['relay-trusted']?.split(',').map((x) => x.trim()).filter(Boolean);
   const queueLines = [
-    ...(remotePort !== undefined ? [`remote_port = ${remotePort}`] : []),
     ...(queueConcurrency !== undefined ? [`concurrency = ${queueConcurrency}`] : []),
     ...(queuePerDomain !== undefined ? [`concurrency_per_domain = ${queuePerDomain}`] : []),
   ];
@@ -158,6 +157,7 @@ async function main(): Promise<void> {
         // Only for the "AUTH without TLS" comparison: logins in clear from loopback.
         ...(values['allow-plaintext-auth'] ? [`[auth]`, `allow_plaintext_loopback = true`] : []),
         ...(trusted?.length ? [`[relay]`, `trusted_networks = ${JSON.stringify(trusted)}`] : []),
+        ...(remotePort !== undefined ? [`[delivery]`, `port = ${remotePort}`] : []),
         ...(queueLines.length ? [`[queue]`, ...queueLines] : []),
         ...(values['dns-server'] ? [`[dns]`, `servers = ${JSON.stringify([values['dns-server']])}`] : []),
         `[log]`,

@@ -49,7 +49,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
       shutdown_grace: 30_000,
       tls_handshake: 60_000,
     },
-    delivery: { recipient_delimiter: '+' },
+    delivery: { recipient_delimiter: '+', port: 25, ehlo_name: '', relay: '', relay_username: '', relay_password: '', relay_tls: 'required' },
     auth: {
       max_failures_per_ip: 10,
       max_failures_per_account: 20,
@@ -76,7 +76,6 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
       concurrency: 20,
       concurrency_per_domain: 4,
       lease: 900_000,
-      remote_port: 25,
       tls: 'opportunistic',
       connect_timeout: 30_000,
       command_timeout: 300_000,

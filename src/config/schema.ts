@@ -11,7 +11,7 @@ import type { ValueType } from './values.ts';
 import { dnsServerList } from './dns-servers.ts';
 import { networkList } from './network-list.ts';
 import { durationList } from './duration-list.ts';
-import { boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, size, text, wholeNumber } from './values.ts';
+import { anyText, boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, optionalHostName, optionalHostPort, size, text, wholeNumber } from './values.ts';
 
 export interface SchemaEntry<T = unknown> {
   /** Dotted key path, e.g. `limits.recipients`. */
@@ -50,7 +50,7 @@ export const SECTIONS: readonly SchemaSection[] = [
   },
   { name: 'limits', doc: ['Limits on what one client can make the server do (each has its own SMTP reply).'] },
   { name: 'timeouts', doc: ['Deadlines. Durations are written "250ms", "30s", "5m", "1h", "2d" or combined ("1h30m").'] },
-  { name: 'delivery', doc: ['Delivery to local accounts.'] },
+  { name: 'delivery', doc: ['Delivery to local accounts, and how remote hosts are reached.'] },
   {
     name: 'auth',
     doc: [
@@ -227,6 +227,44 @@ export const SCHEMA = [
     doc: 'Separates user and tag: mail to "user+tag@domain" goes to user@domain; "" turns it off.',
   },
   {
+    path: 'delivery.port',
+    type: wholeNumber({ min: 1 }),
+    default: 25,
+    doc: 'Port of remote MX hosts; tests use another.',
+  },
+  {
+    path: 'delivery.ehlo_name',
+    type: optionalHostName(),
+    default: '',
+    doc: 'Name this server gives in EHLO to remote hosts; "" = hostname.',
+  },
+  {
+    path: 'delivery.relay',
+    type: optionalHostPort(),
+    default: '',
+    doc: 'Smart host for all remote mail, e.g. "smtp.provider.example:587"; "" = deliver by MX.',
+    notes: ['For networks that block port 25. The host is a name (its A/AAAA records) or an IP address.'],
+  },
+  {
+    path: 'delivery.relay_username',
+    type: anyText('a user name, or "" for none'),
+    default: '',
+    doc: 'Log in to the relay with this name (AUTH PLAIN, or LOGIN), after TLS; "" = no login.',
+  },
+  {
+    path: 'delivery.relay_password',
+    type: anyText('a password'),
+    default: '',
+    doc: 'Password for relay_username. A wrong one defers mail (it is never bounced).',
+  },
+  {
+    path: 'delivery.relay_tls',
+    type: oneOf(['required', 'implicit', 'none', 'required-unverified'] as const),
+    default: 'required',
+    doc: 'TLS to the relay: "required" (STARTTLS, certificate verified) or "implicit" (TLS from the first byte, port 465).',
+    notes: ['"none" and "required-unverified" (STARTTLS without checking the certificate) are for tests only.'],
+  },
+  {
     path: 'relay.trusted_networks',
     type: networkList(),
     default: [],
@@ -369,12 +407,6 @@ export const SCHEMA = [
     type: duration({ min: 1000 }),
     default: '15m',
     doc: 'How long a delivery attempt holds its recipients; after a crash they are retried when it runs out.',
-  },
-  {
-    path: 'queue.remote_port',
-    type: wholeNumber({ min: 1 }),
-    default: 25,
-    doc: 'Port of the receiving MX hosts; only tests and special setups change it.',
   },
   {
     path: 'queue.tls',

@@ -64,6 +64,16 @@ export interface Config {
   delivery: {
     /** Separates user and tag in `user+tag@domain` (plus-addressing); "" disables. */
     recipient_delimiter: string;
+    /** Port of remote MX hosts (25; tests use another). */
+    port: number;
+    /** EHLO name towards remote hosts; "" = `hostname`. */
+    ehlo_name: string;
+    /** Smart host "host:port" for all remote mail; "" = by MX. */
+    relay: string;
+    relay_username: string;
+    relay_password: string;
+    /** "required": STARTTLS, verified; "implicit": TLS on connect; "none" / "required-unverified": tests. */
+    relay_tls: 'required' | 'implicit' | 'none' | 'required-unverified';
   };
   auth: {
     /** Failed logins from one client IP (IPv6: its /64) within `failure_window` before it is locked out. */
@@ -108,7 +118,6 @@ export interface Config {
     concurrency: number;
     concurrency_per_domain: number;
     lease: number;
-    remote_port: number;
     tls: 'opportunistic' | 'required' | 'none';
     connect_timeout: number;
     command_timeout: number;

@@ -179,6 +179,53 @@ export function hostName(): ValueType<string> {
   };
 }
 
+/** Any string, "" included (user names, passwords). */
+export function anyText(what: string): ValueType<string> {
+  return {
+    expected: what,
+    parse(raw) {
+      if (typeof raw !== 'string') throw new UnitError(`expected ${what}, got ${show(raw)}`);
+      return raw;
+    },
+  };
+}
+
+/** A host name, or "" for "not set" (the caller supplies the fallback). */
+export function optionalHostName(): ValueType<string> {
+  const expected = 'a host name such as "mail.example.org", or "" for the default';
+  return {
+    expected,
+    parse(raw) {
+      if (typeof raw !== 'string' || (raw !== '' && !isHostName(raw))) throw new UnitError(`expected ${expected}, got ${show(raw)}`);
+      return raw;
+    },
+  };
+}
+
+/** "host:port" with a host name, IPv4 address or [IPv6] address, or "" for "not set". */
+export function optionalHostPort(): ValueType<string> {
+  const expected = 'a "host:port" such as "smtp.provider.example:587", or "" for none';
+  return {
+    expected,
+    parse(raw) {
+      if (typeof raw !== 'string') throw new UnitError(`expected ${expected}, got ${show(raw)}`);
+      if (raw === '' || parseHostPort(raw)) return raw;
+      throw new UnitError(`expected ${expected}, got ${show(raw)}`);
+    },
+  };
+}
+
+/** Splits "host:port" / "[v6]:port"; null when it is not one. */
+export function parseHostPort(s: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(s);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  if (m[1] !== undefined) return isIPv6(m[1]) ? { host: m[1], port } : null;
+  const host = m[2]!;
+  return isIPv4(host) || isHostName(host) ? { host, port } : null;
+}
+
 export function isHostName(s: string): boolean {
   const name = s.endsWith('.') ? s.slice(0, -1) : s;
   if (name.length === 0 || name.length > 253) return false;

@@ -118,6 +118,19 @@ export async function resolveMailHosts(resolver: MailHostResolver, domain: strin
   return { kind: 'no_hosts', reason: `no MX host of ${name} has an address`, skipped };
 }
 
+/**
+ * The smart host ([delivery] relay) as a route for any domain: an IP address
+ * as is, a name through its AAAA/A records. Any failure is temporary: a
+ * missing relay host is our configuration, never a reason to bounce mail.
+ */
+export async function resolveRelayHost(resolver: MailHostResolver, host: string, order: AddressOrder = 'ipv6-first'): Promise<MailRoute> {
+  if (isIP(host) !== 0) return { kind: 'hosts', hosts: [{ name: host, preference: 0, addresses: [host] }], implicit: false, skipped: [] };
+  const name = host.toLowerCase().replace(/\.$/, '');
+  const r = await addressesOf(resolver, name, order);
+  if (r.addresses.length > 0) return { kind: 'hosts', hosts: [{ name, preference: 0, addresses: r.addresses }], implicit: false, skipped: [] };
+  return { kind: 'temporary', reason: r.failure ?? `the relay host ${name} has no A or AAAA record` };
+}
+
 /** Sorts by preference, shuffling each run of equal preferences (RFC 5321 §5.1). */
 export function sortByPreference(mx: readonly MxRecord[], random: () => number): MxRecord[] {
   const out = mx.slice().sort((x, y) => x.preference - y.preference);

@@ -25,6 +25,13 @@ export function fromReply(r: Reply): Verdict {
 
 /** A failure of the connection or session (not a per-recipient reply). */
 export function fromClientError(e: SmtpClientError): Verdict {
+  if (e.phase === 'auth') {
+    // Our login to the relay failed: our configuration, not the recipient's fault. Never
+    // bounce for it (a wrong password would bounce every message); defer with a 4.7.x.
+    const enhanced = e.reply?.enhanced;
+    const status = enhanced && /^[45]\.7\.\d{1,3}$/.test(enhanced) ? `4${enhanced.slice(1)}` : '4.7.0';
+    return { result: 'deferred', status, text: e.reply ? `login to the relay failed: ${replyVerbatim(e.reply)}` : `login to the relay failed: ${e.message}` };
+  }
   if (e.reply) {
     // A negative greeting/EHLO reply: 5xx there means this host will not take mail.
     const v = fromReply(e.reply);

@@ -13,8 +13,10 @@ import { QueueScheduler } from '../queue/scheduler.ts';
 import { DsnNotifier } from '../queue/notifier.ts';
 import { deliverToDomain } from '../queue/remote-delivery.ts';
 import { DnsResolver } from '../dns/resolver.ts';
-import { resolveMailHosts } from '../dns/mx.ts';
+import { resolveMailHosts, resolveRelayHost } from '../dns/mx.ts';
+import { parseHostPort } from '../config/values.ts';
 import { SmtpClientConnection } from '../smtp/client/client-session.ts';
+import type { ClientTlsOptions } from '../smtp/client/client-session.ts';
 import type { SessionServices, SmtpRole } from '../smtp/server/ports.ts';
 import { TlsContexts, checkTlsForListeners } from '../net/tls/contexts.ts';
 import { tlsUpgrader } from '../net/tls/starttls.ts';
@@ -64,6 +66,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   const backend = new Router(store, resolver, log, { onQueued: () => scheduler?.wake(), notifyFinal: (n) => notifier.notifyFinal(n) });
   const dns = new DnsResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
   const q = config.queue;
+  const dl = config.delivery;
+  const relay = dl.relay ? parseHostPort(dl.relay) : null;
   const notifier = new DsnNotifier({ store, hostname: config.hostname, inject: (to, content, at) => backend.inject(to, content, at), now, log, maxAge: q.max_age });
   scheduler = new QueueScheduler({
     store,
@@ -78,16 +82,18 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     deliver: (domain, claims, onClaimDone) =>
       deliverToDomain(
         {
-          resolveHosts: (d) => resolveMailHosts(dns, d),
+          // With a smart host every remote domain goes there (one connection per batch, as by MX).
+          resolveHosts: (d) => (relay ? resolveRelayHost(dns, relay.host) : resolveMailHosts(dns, d)),
           connect: (address, servername) =>
             SmtpClientConnection.connect({
               host: address,
-              port: q.remote_port,
-              heloName: config.hostname,
+              port: relay ? relay.port : dl.port,
+              heloName: dl.ehlo_name || config.hostname,
               connectTimeoutMs: q.connect_timeout,
               commandTimeoutMs: q.command_timeout,
               dataTimeoutMs: q.data_timeout,
-              tls: { mode: q.tls, servername },
+              tls: relay ? relayTls(dl.relay_tls, servername) : { mode: q.tls, servername },
+              auth: relay && dl.relay_username ? { username: dl.relay_username, password: dl.relay_password } : undefined,
             }),
           readBlob: (id) => store.readBlob(id),
           now,
@@ -148,4 +154,10 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       return closing;
     },
   };
+}
+
+/** The client's TLS options for the smart host ("required-unverified" is for tests only). */
+function relayTls(mode: Config['delivery']['relay_tls'], servername: string): ClientTlsOptions {
+  if (mode === 'required-unverified') return { mode: 'required', servername, rejectUnauthorized: false };
+  return { mode, servername };
 }

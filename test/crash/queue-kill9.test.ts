@@ -149,7 +149,7 @@ describe('the outbound queue survives kill -9', () => {
       tmp.dir,
       `[dns]\nservers = ["${dns.address}"]\ntimeout = "1s"\n` +
         `[relay]\ntrusted_networks = ["127.0.0.0/8"]\n` +
-        `[queue]\nremote_port = ${b.port}\nretry_schedule = "1s"\nconnect_timeout = "1s"\nlease = "${lease}"\nconcurrency_per_domain = ${PER_DOMAIN}\n`,
+        `[delivery]\nport = ${b.port}\n[queue]\nretry_schedule = "1s"\nconnect_timeout = "1s"\nlease = "${lease}"\nconcurrency_per_domain = ${PER_DOMAIN}\n`,
     );
     return { config, dataDir: tmp.dir + '/data' };
   }

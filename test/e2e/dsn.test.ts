@@ -1,7 +1,7 @@
 // RFC 3461 DSN end to end between two Mailroom instances on loopback (A
 // serves a.test on 127.0.0.1, B serves b.test on 127.0.0.2) and a scripted
 // next hop without DSN (nodsn.test on 127.0.0.3), all on one port number so
-// that each side's `[queue] remote_port` reaches the others. A user of A
+// that each side's `[delivery] port` reaches the others. A user of A
 // submits with NOTIFY/ORCPT/RET/ENVID; we check what each side does with
 // them: "delivered" notices for local delivery, the parameters travelling to
 // a DSN-capable next hop (and B's own "delivered" notice coming back), a
@@ -117,7 +117,7 @@ function listen(server: Server, host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A port number free on 127.0.0.1, .2 and .3 alike (each side's remote_port reaches the others). */
+/** A port number free on 127.0.0.1, .2 and .3 alike (each side's [delivery] port reaches the others). */
 async function commonFreePort(): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const probe = createServer();
@@ -147,7 +147,7 @@ describe('RFC 3461 DSN between two instances', () => {
       { name: 'mx.nodsn.test', type: 'A', data: '127.0.0.3' },
     ]);
     const port = await commonFreePort();
-    const queue = `[dns]\nservers = ["${dns.address}"]\ntimeout = "1s"\n[queue]\nremote_port = ${port}\nretry_schedule = "1s"\nconnect_timeout = "1s"\n`;
+    const queue = `[dns]\nservers = ["${dns.address}"]\ntimeout = "1s"\n[delivery]\nport = ${port}\n[queue]\nretry_schedule = "1s"\nconnect_timeout = "1s"\n`;
     b = await startTestServer({ domains: ['b.test'], users: { 'bob@b.test': 'pw' }, toml: `[listen]\nsmtp = "127.0.0.2:${port}"\n${queue}` });
     a = await startTestServer({
       domains: ['a.test'],

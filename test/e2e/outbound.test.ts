@@ -74,7 +74,7 @@ describe('outbound delivery between two instances', () => {
       domains: ['a.test'],
       users: { 'alice@a.test': 'alice-pw' },
       now,
-      toml: `[listen]\nsmtp = "127.0.0.1:0"\nsubmission = "127.0.0.1:0"\n[auth]\nallow_plaintext_loopback = true\n[dns]\nservers = ["${dns.address}"]\ntimeout = "1s"\n[queue]\nremote_port = ${b.port}\nretry_schedule = "1s"\nconnect_timeout = "1s"\n`,
+      toml: `[listen]\nsmtp = "127.0.0.1:0"\nsubmission = "127.0.0.1:0"\n[auth]\nallow_plaintext_loopback = true\n[dns]\nservers = ["${dns.address}"]\ntimeout = "1s"\n[delivery]\nport = ${b.port}\n[queue]\nretry_schedule = "1s"\nconnect_timeout = "1s"\n`,
     });
   });
   after(async () => {

@@ -2,7 +2,7 @@
 // archive, as a throwaway instance (test/helpers/postfix.ts) on 127.0.0.4
 // receiving for p.test into Maildirs and relaying m.test to Mailroom. Mailroom
 // serves m.test on 127.0.0.1; the test DNS server gives p.test's MX, and
-// `[queue] remote_port` points Mailroom's queue at Postfix's port. Both offer
+// `[delivery] port` points Mailroom's queue at Postfix's port. Both offer
 // STARTTLS (Mailroom its self-signed certificate, Postfix one made for it), and
 // both use it opportunistically, so each direction runs over TLS.
 //   Mailroom → Postfix: a submitted message reaches the Maildir with Postfix's
@@ -83,7 +83,7 @@ describe('interoperability with Postfix', { skip: skip ?? false }, () => {
       toml:
         `[listen]\nsmtp = "127.0.0.1:${mrPort}"\nsubmission = "127.0.0.1:0"\n[auth]\nallow_plaintext_loopback = true\n` +
         `[dns]\nservers = ["${dns.address}"]\ntimeout = "1s"\n` +
-        `[queue]\nremote_port = ${pf.port}\nretry_schedule = "1s"\nconnect_timeout = "2s"\n`,
+        `[delivery]\nport = ${pf.port}\n[queue]\nretry_schedule = "1s"\nconnect_timeout = "2s"\n`,
     });
   });
   after(async () => {

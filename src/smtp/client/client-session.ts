@@ -28,8 +28,9 @@ export type { SendResult, RecipientResult } from './transaction.ts';
 export type { OutboundEnvelope, OutboundRecipient } from './commands.ts';
 
 export interface ClientTlsOptions {
-  /** 'opportunistic': STARTTLS when offered, else plaintext; 'required': no STARTTLS → error; 'none': never. */
-  mode: 'opportunistic' | 'required' | 'none';
+  /** 'opportunistic': STARTTLS when offered, else plaintext; 'required': no STARTTLS → error; 'none': never;
+   * 'implicit': TLS from the first byte (port 465 style, RFC 8314 §3.3). */
+  mode: 'opportunistic' | 'required' | 'none' | 'implicit';
   /** SNI and, when verifying, the name the certificate must match (ignored if it is an IP). */
   servername?: string;
   /** Verify the certificate. Default: false for opportunistic (RFC 7435 §1.3), true for required. */
@@ -54,6 +55,9 @@ export interface ConnectOptions {
   /** Deadline for sending the message content and getting its final reply (§4.5.3.2.6: 10 min). Default 10 min. */
   dataTimeoutMs?: number;
   tls: ClientTlsOptions;
+  /** Log in after TLS (RFC 4954): AUTH PLAIN, or LOGIN when PLAIN is not offered. A refusal is
+   * an SmtpClientError kind 'reply' phase 'auth'. The password never appears in a trace. */
+  auth?: { username: string; password: string };
   /** Reply size limits (defaults in reply-parser.ts). */
   replyLimits?: ReplyParserLimits;
   /** Sees every command line sent ("C: …", message content excluded) and reply received ("S: …"). */
@@ -97,7 +101,9 @@ export class SmtpClientConnection {
     const socket = await openSocket(opts);
     const conn = new SmtpClientConnection(socket, opts);
     try {
+      if (opts.tls.mode === 'implicit') await conn.#handshake();
       await conn.#start();
+      if (opts.auth) await conn.#authenticate(opts.auth);
       return conn;
     } catch (err) {
       conn.close();
@@ -210,7 +216,7 @@ export class SmtpClientConnection {
     }
     await this.#hello();
     const mode = this.#opts.tls.mode;
-    if (mode === 'none') return;
+    if (mode === 'none' || mode === 'implicit') return;
     if (!this.#caps.startTls) {
       if (mode === 'required') {
         await this.quit();
@@ -261,13 +267,22 @@ export class SmtpClientConnection {
     // Bytes after the 220 were sent before TLS and would be read as if protected
     // (reply injection, cf. CVE-2011-0411 on the server side): refuse them.
     if (this.#reader.pending) throw new SmtpClientError('protocol', 'starttls', 'the server sent data after its STARTTLS reply, before TLS');
+    await this.#handshake();
+    // RFC 3207 §4.2: forget what was learnt before TLS and ask again.
+    this.#caps = noCapabilities();
+    await this.#hello();
+  }
+
+  /** TLS over the current (plaintext) socket: after STARTTLS's 220, or at once for implicit TLS. */
+  async #handshake(): Promise<void> {
+    const t = this.#opts.tls;
     this.#reader.detach();
     const plain = this.#socket as Socket;
     const servername = t.servername && isIP(t.servername) === 0 ? t.servername : undefined; // RFC 6066 §3: no IPs in SNI
     const secure = tlsConnect({
       socket: plain,
       servername,
-      rejectUnauthorized: t.rejectUnauthorized ?? t.mode === 'required',
+      rejectUnauthorized: t.rejectUnauthorized ?? (t.mode === 'required' || t.mode === 'implicit'),
       minVersion: t.minVersion ?? 'TLSv1.2',
       ca: t.ca,
     });
@@ -293,9 +308,42 @@ export class SmtpClientConnection {
       authorizationError: secure.authorizationError ? String(secure.authorizationError) : null,
     };
     this.#reader = this.#newReader(secure);
-    // RFC 3207 §4.2: forget what was learnt before TLS and ask again.
-    this.#caps = noCapabilities();
-    await this.#hello();
+  }
+
+  /** RFC 4954: AUTH PLAIN (RFC 4616), or LOGIN when only that is offered; 235 = logged in. */
+  async #authenticate(auth: { username: string; password: string }): Promise<void> {
+    const mechs = this.#caps.auth;
+    const fail = async (message: string, reply?: Reply) => {
+      await this.quit();
+      throw new SmtpClientError('reply', 'auth', message, { reply });
+    };
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+    const t = this.#opts.commandTimeoutMs;
+    let r: Reply;
+    if (mechs.includes('PLAIN')) {
+      this.#writeSecret(`AUTH PLAIN ${b64(`\0${auth.username}\0${auth.password}`)}\r\n`, 'AUTH PLAIN <credentials>');
+      r = await this.#read(t, 'auth');
+    } else if (mechs.includes('LOGIN')) {
+      this.#write('AUTH LOGIN\r\n');
+      r = await this.#read(t, 'auth');
+      if (r.code === 334) {
+        this.#writeSecret(`${b64(auth.username)}\r\n`, '<user name>');
+        r = await this.#read(t, 'auth');
+        if (r.code === 334) {
+          this.#writeSecret(`${b64(auth.password)}\r\n`, '<password>');
+          r = await this.#read(t, 'auth');
+        }
+      }
+    } else {
+      return fail(`the server offers no login mechanism we use (PLAIN, LOGIN); it offers: ${mechs.join(' ') || 'none'}`);
+    }
+    if (r.code === 334) {
+      // A challenge we did not expect: cancel the exchange (RFC 4954 §4).
+      this.#write('*\r\n');
+      await this.#read(t, 'auth').catch(() => null);
+      return fail(`login refused: unexpected challenge ${replyText(r)}`, r);
+    }
+    if (r.code !== 235) return fail(`login refused: ${replyText(r)}`, r);
   }
 
   // ---- I/O
@@ -308,6 +356,12 @@ export class SmtpClientConnection {
   #checkOpen(phase: SmtpClientPhase): void {
     if (this.#reader.failure) throw this.#reader.failure;
     if (this.#closed) throw new SmtpClientError('closed', phase, 'the connection is closed');
+  }
+
+  /** Writes a line with credentials; a trace shows `shown` instead. */
+  #writeSecret(text: string, shown: string): void {
+    this.#opts.onTrace?.(`C: ${shown}`);
+    this.#socket.write(text);
   }
 
   #write(text: string): void {

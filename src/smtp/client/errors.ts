@@ -4,13 +4,13 @@
 // required, or a failed handshake), `protocol` (the server broke the reply
 // grammar or sent data out of turn), `closed` (the connection went away),
 // `reply` (a negative reply where the session cannot go on: greeting, EHLO and
-// HELO, RSET). `phase` says where it happened, for the delivery log line.
+// HELO, RSET, AUTH). `phase` says where it happened, for the delivery log line.
 
 import type { Reply } from '../protocol/reply.ts';
 
 export type SmtpClientErrorKind = 'connect' | 'timeout' | 'tls' | 'protocol' | 'closed' | 'reply';
 
-export type SmtpClientPhase = 'connect' | 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'tls-handshake' | 'mail' | 'rcpt' | 'data' | 'bdat' | 'rset' | 'quit';
+export type SmtpClientPhase = 'connect' | 'greeting' | 'ehlo' | 'helo' | 'starttls' | 'tls-handshake' | 'mail' | 'rcpt' | 'data' | 'bdat' | 'rset' | 'quit' | 'auth';
 
 export class SmtpClientError extends Error {
   override readonly name = 'SmtpClientError';

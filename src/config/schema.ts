@@ -413,6 +413,7 @@ export const SCHEMA = [
     type: oneOf(['opportunistic', 'required', 'none'] as const),
     default: 'opportunistic',
     doc: 'STARTTLS towards MX hosts: when offered (unverified, RFC 7435), always (no TLS = deferred), or never.',
+    notes: ['Opportunistic: when the TLS handshake itself fails, the host is tried once more in plaintext (logged at warn).'],
   },
   {
     path: 'queue.connect_timeout',

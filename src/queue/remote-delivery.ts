@@ -18,8 +18,12 @@ import { decodeOrcpt, xtextDecode } from '../smtp/protocol/dsn-params.ts';
 
 export interface RemoteDeliveryDeps {
   resolveHosts(domain: string): Promise<MailRoute>;
-  /** Connects and says EHLO (STARTTLS when offered). `servername` is the MX host name. */
-  connect(address: string, servername: string): Promise<SmtpClientConnection>;
+  /** Connects and says EHLO (STARTTLS when offered). `servername` is the MX host name.
+   * `plaintext`: no STARTTLS this time (the fallback after a failed handshake). */
+  connect(address: string, servername: string, plaintext?: boolean): Promise<SmtpClientConnection>;
+  /** Opportunistic TLS (RFC 7435): when the STARTTLS handshake itself fails, connect to the
+   * same address once more without TLS. Off for required TLS and the smart host. */
+  plaintextFallback?: boolean;
   readBlob(blobId: string): Promise<Buffer>;
   now(): Date;
   log: Logger;
@@ -112,7 +116,7 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
       const hostLabel = `${host.name}[${address}]`;
       let conn: SmtpClientConnection;
       try {
-        conn = await deps.connect(address, host.name);
+        conn = await connectWithFallback(deps, domain, address, host.name, hostLabel);
       } catch (err) {
         lastFailure = { v: err instanceof SmtpClientError ? fromClientError(err) : deferredError(err), host: hostLabel };
         deps.log.info('connection failed', { domain, host: hostLabel, reason: lastFailure.v.text });
@@ -160,6 +164,17 @@ export async function deliverToDomain(deps: RemoteDeliveryDeps, domain: string, 
     finishAll(lastFailure?.v ?? { result: 'deferred', status: '4.4.1', text: `451 4.4.1 No mail host for ${domain} could be reached` }, lastFailure?.host ?? null);
   }
   return { outcomes, unreachable: !reachedAny, relayedWithoutDsn };
+}
+
+/** Connects; in opportunistic mode a failed STARTTLS handshake gets one plaintext retry to the same address. */
+async function connectWithFallback(deps: RemoteDeliveryDeps, domain: string, address: string, name: string, hostLabel: string): Promise<SmtpClientConnection> {
+  try {
+    return await deps.connect(address, name);
+  } catch (err) {
+    if (!(deps.plaintextFallback && err instanceof SmtpClientError && err.kind === 'tls' && err.phase === 'tls-handshake')) throw err;
+    deps.log.warn('STARTTLS handshake failed, retrying in plaintext', { domain, host: hostLabel, reason: err.message });
+    return await deps.connect(address, name, true);
+  }
 }
 
 /** The client takes DSN values decoded and encodes them itself (smtp/client/commands.ts);

@@ -84,7 +84,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         {
           // With a smart host every remote domain goes there (one connection per batch, as by MX).
           resolveHosts: (d) => (relay ? resolveRelayHost(dns, relay.host) : resolveMailHosts(dns, d)),
-          connect: (address, servername) =>
+          connect: (address, servername, plaintext) =>
             SmtpClientConnection.connect({
               host: address,
               port: relay ? relay.port : dl.port,
@@ -92,9 +92,10 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
               connectTimeoutMs: q.connect_timeout,
               commandTimeoutMs: q.command_timeout,
               dataTimeoutMs: q.data_timeout,
-              tls: relay ? relayTls(dl.relay_tls, servername) : { mode: q.tls, servername },
+              tls: relay ? relayTls(dl.relay_tls, servername) : { mode: plaintext ? 'none' : q.tls, servername },
               auth: relay && dl.relay_username ? { username: dl.relay_username, password: dl.relay_password } : undefined,
             }),
+          plaintextFallback: !relay && q.tls === 'opportunistic',
           readBlob: (id) => store.readBlob(id),
           now,
           log,

@@ -7,7 +7,10 @@
 // they say. Every wait has a deadline, and every failure is an
 // SmtpClientError whose kind the queue maps to a deferral or a bounce. If the
 // TLS handshake itself fails the connection is gone: reconnecting without TLS
-// is the caller's decision (the error says kind 'tls', phase 'tls-handshake').
+// is the caller's decision (the error says kind 'tls', phase 'tls-handshake';
+// queue/remote-delivery.ts retries once in plaintext in opportunistic mode).
+// With `auth` set it logs in after the last EHLO (RFC 4954, AUTH PLAIN or
+// LOGIN); mode 'implicit' does TLS before the greeting (port 465 style).
 
 import { connect as netConnect, isIP } from 'node:net';
 import type { Socket } from 'node:net';

@@ -535,3 +535,65 @@ test('a large message goes through with backpressure', async () => {
   await conn.quit();
   await s.done();
 });
+
+// ---- AUTH (RFC 4954) and implicit TLS
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+test('auth: AUTH PLAIN when offered; the trace hides the credentials', async () => {
+  const s = await serve(async (c) => {
+    await hello(c, '250-mx.test\r\n250 AUTH LOGIN PLAIN\r\n');
+    assert.equal(await c.line(), `AUTH PLAIN ${b64('\0u@x.test\0s3cret')}`);
+    c.send('235 2.7.0 ok\r\n');
+    await quit(c);
+  });
+  const trace: string[] = [];
+  const conn = await SmtpClientConnection.connect(opts(s.port, { auth: { username: 'u@x.test', password: 's3cret' }, onTrace: (l) => trace.push(l) }));
+  await conn.quit();
+  await s.done();
+  assert.ok(trace.includes('C: AUTH PLAIN <credentials>'));
+  assert.ok(!trace.join('\n').includes(b64('\0u@x.test\0s3cret')));
+});
+
+test('auth: AUTH LOGIN when PLAIN is not offered', async () => {
+  const s = await serve(async (c) => {
+    await hello(c, '250-mx.test\r\n250 AUTH LOGIN\r\n');
+    assert.equal(await c.line(), 'AUTH LOGIN');
+    c.send(`334 ${b64('Username:')}\r\n`);
+    assert.equal(await c.line(), b64('u@x.test'));
+    c.send(`334 ${b64('Password:')}\r\n`);
+    assert.equal(await c.line(), b64('s3cret'));
+    c.send('235 2.7.0 ok\r\n');
+    await quit(c);
+  });
+  const trace: string[] = [];
+  const conn = await SmtpClientConnection.connect(opts(s.port, { auth: { username: 'u@x.test', password: 's3cret' }, onTrace: (l) => trace.push(l) }));
+  await conn.quit();
+  await s.done();
+  assert.ok(!trace.join('\n').includes(b64('s3cret')));
+});
+
+test("auth: 535 is an error kind 'reply' phase 'auth' with the reply", async () => {
+  const s = await serve(async (c) => {
+    await hello(c, '250-mx.test\r\n250 AUTH PLAIN\r\n');
+    await c.line();
+    c.send('535 5.7.8 Authentication credentials invalid\r\n');
+    await quit(c);
+  });
+  const err = await rejectsWith(SmtpClientConnection.connect(opts(s.port, { auth: { username: 'u', password: 'bad' } })), 'reply', 'auth');
+  assert.equal(err.reply?.code, 535);
+  assert.ok(!err.message.includes('bad'));
+  await s.done();
+});
+
+test('implicit TLS: the handshake comes before the greeting', async () => {
+  const s = await serve(async (c) => {
+    await c.startTls(cert);
+    await hello(c);
+    await quit(c);
+  });
+  const conn = await SmtpClientConnection.connect(opts(s.port, { tls: { mode: 'implicit', servername: 'mx.test', rejectUnauthorized: false } }));
+  assert.match(conn.tlsInfo?.version ?? '', /^TLSv1\.[23]$/);
+  await conn.quit();
+  await s.done();
+});

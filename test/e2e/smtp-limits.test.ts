@@ -82,6 +82,55 @@ describe('limits and timeouts', () => {
     }
   });
 
+  it('refuses a message with a text line over limits.text_line (550 5.5.2), and stores nothing', async () => {
+    const ts = await startTestServer({ users: { 'u@example.org': 'pw' }, toml: '[limits]\ntext_line = 1000\n' });
+    try {
+      const c = await RawSmtp.connect(ts.port);
+      await c.reply();
+      await c.cmd('EHLO long.example');
+      await c.cmd('MAIL FROM:<s@long.example>');
+      await c.cmd('RCPT TO:<u@example.org>');
+      await c.cmd('DATA');
+      c.write('Subject: long line\r\n\r\n' + 'x'.repeat(998) + '\r\n.\r\n'); // 1000 octets with CRLF: allowed
+      assert.equal((await c.reply()).code, 250);
+      await c.cmd('MAIL FROM:<s@long.example>');
+      await c.cmd('RCPT TO:<u@example.org>');
+      await c.cmd('DATA');
+      c.write('Subject: too long\r\n\r\n' + 'x'.repeat(999) + '\r\n.\r\n'); // 1001 octets
+      assert.match((await c.reply()).text, /^550 5\.5\.2 .*line/);
+      assert.equal((await c.cmd('NOOP')).code, 250, 'the session goes on');
+      c.close();
+      assert.equal((await inbox(ts, 'u@example.org')).length, 1);
+    } finally {
+      await ts.stop();
+    }
+  });
+
+  it('ends a session that outlives timeouts.session, whatever it does (421 4.4.2)', async () => {
+    const ts = await startTestServer({ toml: '[timeouts]\nsession = "600ms"\n' });
+    try {
+      const c = await RawSmtp.connect(ts.port);
+      await c.reply();
+      const started = Date.now();
+      let last = 0;
+      // Keep the session busy; the 421 may already be waiting when the connection is closed.
+      while (Date.now() - started < 3000) {
+        const r = await c.cmd('NOOP').catch(() => null);
+        if (!r) break;
+        last = r.code;
+        if (r.code === 421) {
+          assert.match(r.text, /^421 4\.4\.2/);
+          break;
+        }
+        await sleep(50);
+      }
+      assert.equal(last, 421);
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      await ts.stop();
+    }
+  });
+
   it('closes after too many junk commands (421 4.7.0)', async () => {
     const ts = await startTestServer({ toml: '[limits]\njunk_commands = 3\n' });
     try {

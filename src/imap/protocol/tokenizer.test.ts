@@ -61,6 +61,7 @@ describe('IMAP command reader', () => {
       { type: 'list', items: [atom('\\Seen'), atom('\\Deleted'), { type: 'list', items: [atom('x'), { type: 'nil' }] }] },
       { type: 'number', value: 42 }, { type: 'nil' },
     ]);
+    assert.deepEqual(one('A LOGIN 007 0\r\n').tokens, [atom('LOGIN'), atom('007'), { type: 'number', value: 0 }]);
     assert.deepEqual(one('A ()\r\n').tokens, [{ type: 'list', items: [] }]);
   });
 

@@ -452,7 +452,8 @@ class Parser {
       return tok;
     }
     if (value.length === 0) this.err(this.pos < t.length ? 'unexpected character' : 'missing token');
-    if (/^[0-9]{1,15}$/.test(value)) return { type: 'number', value: Number(value) };
+    // Only canonical digit strings become numbers, so String(value) restores an astring ("007" stays an atom).
+    if (/^(?:0|[1-9][0-9]{0,14})$/.test(value)) return { type: 'number', value: Number(value) };
     if (value.toUpperCase() === 'NIL') return { type: 'nil' };
     return { type: 'atom', value };
   }

@@ -74,6 +74,8 @@ export class CommandReader {
   private literalBinary = false;
   private inLiteral = false;
   private tag: string | undefined;
+  /** The tag has been looked for (found or invalid): don't rescan the line. */
+  private tagChecked = false;
 
   constructor(options: ReaderOptions = {}) {
     this.opts = { ...DEFAULT_READER_OPTIONS, ...options };
@@ -110,7 +112,7 @@ export class CommandReader {
         } else {
           this.line.push(Buffer.from(piece));
           this.lineLength += piece.length;
-          this.noteTag(null);
+          if (piece.includes(0x20)) this.noteTag(null);
         }
       }
       if (lf >= 0) this.endLine(events);
@@ -119,11 +121,12 @@ export class CommandReader {
   }
 
   private noteTag(extra: Buffer | null): void {
-    if (this.tag !== undefined || this.parts.length > 0) return;
+    if (this.tagChecked || this.parts.length > 0) return;
     const head = Buffer.concat(extra ? [...this.line, extra] : this.line);
     const sp = head.indexOf(0x20);
     if (sp < 0 && !extra) return;
     const cand = head.subarray(0, sp < 0 ? head.length : sp).toString('latin1');
+    this.tagChecked = true;
     if (isTag(cand)) this.tag = cand;
   }
 
@@ -151,6 +154,7 @@ export class CommandReader {
     this.discarding = false;
     this.overflow = false;
     this.tag = undefined;
+    this.tagChecked = false;
   }
 
   private endLine(events: ReaderEvent[]): void {

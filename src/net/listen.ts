@@ -3,16 +3,13 @@
 // listener, the address and what to do about it.
 import net from 'node:net';
 import type { ListenAddress } from '../config/types.ts';
+import { formatListenAddress } from '../config/values.ts';
 
 export class ListenError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ListenError';
   }
-}
-
-export function formatListenAddress(a: ListenAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
 /** Starts `server` listening on `addr`; resolves with the bound port (useful with port 0). */

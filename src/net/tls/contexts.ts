@@ -17,7 +17,7 @@ import fs from 'node:fs/promises';
 import tls from 'node:tls';
 import type { Config, ListenRole } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
-import { formatListenAddress } from '../listen.ts';
+import { formatListenAddress } from '../../config/values.ts';
 import { ensureSelfSigned } from './self-signed.ts';
 import type { SelfSignedOptions } from './self-signed.ts';
 

@@ -8,7 +8,7 @@ import { parseCommand, type Command } from '../protocol/command.ts';
 import { canonicalAddress, formatAddress, type MailAddress } from '../protocol/address.ts';
 import { ContentChecker } from '../protocol/data-decoder.ts';
 import { formatNotify } from '../protocol/dsn-params.ts';
-import { R, reply, type Reply } from '../protocol/reply.ts';
+import { R, type Reply } from '../protocol/reply.ts';
 import { buildReceived } from '../../message/received.ts';
 import { missingSubmissionHeaders } from '../../message/submission-fixups.ts';
 import type { AcceptedRecipient, RecipientDecision, TransactionInfo } from './ports.ts';
@@ -121,7 +121,7 @@ function hello(s: SmtpSession, verb: 'EHLO' | 'HELO', domain: string): void {
   s.helo = domain;
   s.esmtp = verb === 'EHLO';
   s.state = 'greeted';
-  s.send(verb === 'EHLO' ? ehloReply(s, domain) : reply(250, null, `${s.config.hostname}`));
+  s.send(verb === 'EHLO' ? ehloReply(s, domain) : R.helo(s.config.hostname));
 }
 
 /** RFC 3207: upgrade to TLS, then start over. */
@@ -227,7 +227,7 @@ export async function finishBdatChunk(s: SmtpSession, last: boolean, error: Repl
     resetTransaction(s);
     return void s.send(R.messageTooLarge);
   }
-  if (!last) return void s.send(reply(250, '2.0.0', `${bd.size} octets received`));
+  if (!last) return void s.send(R.bdatOk(bd.size));
   bd.checker.finish();
   await finishMessage(s, { chunks: bd.chunks, size: bd.size, tooLarge: false, bareNewline: bd.checker.bareNewline, lineTooLong: bd.checker.lineTooLong });
 }

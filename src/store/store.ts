@@ -1,7 +1,10 @@
 // The Store interface: every read and write of accounts, domains, aliases,
-// mailboxes and messages goes through it (DESIGN convention 10). Async so that
+// mailboxes and messages goes through it (DESIGN convention 10). The
+// mailbox operations IMAP and POP3 use are in mailbox-store.ts. Async so that
 // the PostgreSQL backend (a later issue) fits without changing callers. Every
 // implementation passes store/contract.ts.
+
+import type { MailboxStore } from './mailbox-store.ts';
 
 export interface Domain {
   name: string; // lower-case ASCII (IDNs as A-labels)
@@ -85,6 +88,8 @@ export interface DeliveryRequest {
   internalDate: Date;
   /** Local copies. May be empty when `outbound` has recipients. */
   recipients: DeliveryRecipient[];
+  /** Parsed-message summary for IMAP (see MailboxStore.getMessageMeta). */
+  meta?: string;
   /** Remote recipients: queued in the same transaction as the local copies,
    * sharing the one blob, so the whole message is stored or nothing is. */
   outbound?: OutboundRequest;
@@ -220,7 +225,7 @@ export class StoreError extends Error {
   }
 }
 
-export interface Store {
+export interface Store extends MailboxStore {
   // Domains
   addDomain(name: string): Promise<Domain>; // StoreError('exists')
   removeDomain(name: string): Promise<void>; // StoreError('not_found'); also removes its accounts and aliases

@@ -20,7 +20,7 @@ test('every schema key appears in its section of the example', () => {
   for (const line of text.split('\n')) {
     const header = /^\[([a-z_.]+)\]$/.exec(line);
     if (header) section = header[1];
-    const key = /^#?([a-z_]+) = /.exec(line);
+    const key = /^#?([a-z_0-9]+) = /.exec(line);
     if (key) seen.add(section ? `${section}.${key[1]}` : key[1]);
   }
   for (const e of SCHEMA) {

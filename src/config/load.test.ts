@@ -29,6 +29,10 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
       smtp: { host: '0.0.0.0', port: 2525 },
       submission: { host: '0.0.0.0', port: 2587 },
       submissions: { host: '0.0.0.0', port: 2465 },
+      imap: { host: '0.0.0.0', port: 2143 },
+      imaps: { host: '0.0.0.0', port: 2993 },
+      pop3: { host: '0.0.0.0', port: 2110 },
+      pop3s: { host: '0.0.0.0', port: 2995 },
     },
     limits: {
       message_size: 50 * 1024 * 1024,
@@ -163,7 +167,7 @@ test('unknown keys and sections are errors, with a suggestion', () => {
   rejects('[limits]\nrecipents = 100\n', 'mailroom.toml: limits.recipents: unknown key (did you mean limits.recipients?)');
   rejects('[limit]\nrecipients = 100\n', 'mailroom.toml: limit: unknown key (did you mean limits?)');
   rejects('[imap]\nport = 143\n', 'mailroom.toml: imap: unknown key');
-  rejects('[listen]\nimap = ":143"\n', /^mailroom\.toml: listen\.imap: unknown key/);
+  rejects('[listen]\nimapx = ":143"\n', /^mailroom\.toml: listen\.imapx: unknown key/);
   rejects('[limits.recipients]\nx = 1\n', /^mailroom\.toml: limits\.recipients: expected a whole number ≥ 100, got a table$/);
   rejects('__proto__ = 1\n', /^mailroom\.toml: __proto__: unknown key/);
 });

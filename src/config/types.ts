@@ -5,7 +5,7 @@
 /** Every listener role, in the order they are started and shown. Adding a
  * role here (e.g. 'imap') makes the compile-time check in schema.ts ask for
  * its `listen.<role>` key. */
-export const LISTEN_ROLES = ['smtp', 'submission', 'submissions'] as const;
+export const LISTEN_ROLES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'] as const;
 export type ListenRole = (typeof LISTEN_ROLES)[number];
 
 /** One certificate chain and its private key, both PEM files. */

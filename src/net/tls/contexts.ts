@@ -89,7 +89,7 @@ interface Settings {
 
 /** Roles whose clients start TLS with the first byte (no plaintext phase).
  * imaps / pop3s join this list when those listeners exist. */
-export const IMPLICIT_TLS_ROLES: readonly ListenRole[] = ['submissions'];
+export const IMPLICIT_TLS_ROLES: readonly ListenRole[] = ['submissions', 'imaps', 'pop3s'];
 
 export class TlsContexts {
   readonly #settings: Settings;

@@ -87,6 +87,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
     },
     dns: { servers: [], timeout: 5000 },
     log: { level: 'info' },
+    imap: { max_line: 65536, max_literal: 50 * 1024 * 1024, max_command: 51 * 1024 * 1024, autologout: 30 * 60_000, login_timeout: 60_000 },
   });
 });
 
@@ -163,10 +164,18 @@ test('RFC 5321 §4.5.3 minimums are floors', () => {
   assert.equal(c.limits.command_line, 512);
 });
 
+test('[imap]: the autologout floor is RFC 9051 §5.4 (30 minutes); sizes parse', () => {
+  rejects('[imap]\nautologout = "29m"\n', /imap\.autologout: must be at least .*RFC 9051 §5\.4/);
+  const c = parseConfig('[imap]\nmax_line = "8K"\nmax_literal = "1M"\nautologout = "1h"\n', SRC);
+  assert.equal(c.imap.max_line, 8192);
+  assert.equal(c.imap.max_literal, 1024 * 1024);
+  assert.equal(c.imap.autologout, 3_600_000);
+});
+
 test('unknown keys and sections are errors, with a suggestion', () => {
   rejects('[limits]\nrecipents = 100\n', 'mailroom.toml: limits.recipents: unknown key (did you mean limits.recipients?)');
   rejects('[limit]\nrecipients = 100\n', 'mailroom.toml: limit: unknown key (did you mean limits?)');
-  rejects('[imap]\nport = 143\n', 'mailroom.toml: imap: unknown key');
+  rejects('[imap]\nport = 143\n', /^mailroom\.toml: imap\.port: unknown key/);
   rejects('[listen]\nimapx = ":143"\n', /^mailroom\.toml: listen\.imapx: unknown key/);
   rejects('[limits.recipients]\nx = 1\n', /^mailroom\.toml: limits\.recipients: expected a whole number ≥ 100, got a table$/);
   rejects('__proto__ = 1\n', /^mailroom\.toml: __proto__: unknown key/);

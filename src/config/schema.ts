@@ -84,6 +84,7 @@ export const SECTIONS: readonly SchemaSection[] = [
   },
   { name: 'dns', doc: ['DNS lookups for outbound delivery (MX, A, AAAA) and sender checks.'] },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
+  { name: 'imap', doc: ['IMAP sessions (RFC 9051): limits on commands and the autologout timer.'] },
 ];
 
 export const SCHEMA = [
@@ -486,6 +487,37 @@ export const SCHEMA = [
     type: oneOf(['debug', 'info', 'warn', 'error'] as const),
     default: 'info',
     doc: 'Least important level written: "debug", "info", "warn" or "error".',
+  },
+  {
+    path: 'imap.max_line',
+    type: size({ min: 1024 }),
+    default: '64K',
+    doc: 'Longest IMAP command line (the text between literals), bytes; a longer one gets a tagged BAD.',
+    notes: ['RFC 7162 §4 asks servers to take lines of at least 8192 octets; long UID sets need more.'],
+  },
+  {
+    path: 'imap.max_literal',
+    type: size({ min: 1024 }),
+    default: '50M',
+    doc: 'Largest literal (and so the largest APPEND), bytes; advertised as APPENDLIMIT (RFC 7889). A larger one gets a tagged BAD.',
+  },
+  {
+    path: 'imap.max_command',
+    type: size({ min: 1024 }),
+    default: '51M',
+    doc: 'Largest whole IMAP command, its lines and literals together, bytes; a larger one gets a tagged BAD.',
+  },
+  {
+    path: 'imap.autologout',
+    type: duration({ min: 30 * 60_000, rfc: 'RFC 9051 §5.4' }),
+    default: '30m',
+    doc: 'How long a logged-in IMAP session, or an IDLE, may go without a command before "* BYE" (RFC 9051 §5.4: at least 30 minutes).',
+  },
+  {
+    path: 'imap.login_timeout',
+    type: duration({ min: 1 }),
+    default: '1m',
+    doc: 'How long an IMAP session that has not logged in may wait for a command before "* BYE".',
   },
 ] as const satisfies readonly SchemaEntry<any>[];
 

@@ -132,4 +132,16 @@ export interface Config {
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
   };
+  imap: {
+    /** Longest IMAP command line (a text segment between literals), bytes without CRLF. */
+    max_line: number;
+    /** Largest literal, bytes: the APPEND size limit, advertised as APPENDLIMIT (RFC 7889). */
+    max_literal: number;
+    /** Largest whole command: all its lines and literals, bytes. */
+    max_command: number;
+    /** Autologout: how long an authenticated session (or an IDLE) may wait without a command (RFC 9051 §5.4: at least 30 minutes). */
+    autologout: number;
+    /** How long a session that has not logged in may wait for a command. */
+    login_timeout: number;
+  };
 }

@@ -157,10 +157,30 @@ CREATE INDEX queue_recipients_domain ON queue_recipients(domain, next_attempt_at
 CREATE INDEX queue_recipients_leased ON queue_recipients(lease_owner) WHERE lease_owner IS NOT NULL;
 `;
 
+// Mailboxes for IMAP and POP3 (RFC 9051, RFC 7162 CONDSTORE/QRESYNC):
+// - blobs.meta: the parsed-message summary (JSON) written at delivery/APPEND
+//   or later by setMessageMeta; NULL for blobs stored before.
+// - expunged: every UID removed from a mailbox with the mod-sequence of its
+//   expunge, so changesSince can answer VANISHED (RFC 7162 §3.2.5.1). Rows go
+//   with their mailbox.
+// - messages_modseq: changesSince reads messages by (mailbox, modseq).
+const V4 = `
+ALTER TABLE blobs ADD COLUMN meta TEXT;
+CREATE TABLE expunged (
+  mailbox_id  INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid         INTEGER NOT NULL,
+  modseq      INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', up: (db) => db.exec(V1) },
   { version: 2, name: 'SCRAM keys, app passwords, sender grants', up: (db) => db.exec(V2) },
   { version: 3, name: 'outbound queue', up: (db) => db.exec(V3) },
+  { version: 4, name: 'mailboxes: message meta, expunged UIDs, modseq index', up: (db) => db.exec(V4) },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

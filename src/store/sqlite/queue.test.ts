@@ -206,6 +206,7 @@ describe('SqliteStore outbound queue', () => {
     await s2.close();
     // Roll the schema back to version 2, as a database from before the queue.
     const db = new DatabaseSync(join(dataDir, 'mailroom.db'));
+    db.exec('DROP TABLE expunged; DROP INDEX messages_modseq; ALTER TABLE blobs DROP COLUMN meta');
     db.exec('DROP TABLE queue_recipients; DROP TABLE queue_messages; PRAGMA user_version = 2');
     db.close();
 

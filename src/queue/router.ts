@@ -75,6 +75,9 @@ export class Router implements SmtpBackend {
 
   async accept(msg: IncomingMessage): Promise<Reply> {
     const localIds = new Set<number>();
+    // A policy hook may send a recipient's copy to another mailbox (e.g. DMARC
+    // quarantine → Junk); an account reached through several RCPTs gets the first choice.
+    const mailboxOf = new Map<number, string>();
     const remote = new Map<string, OutboundRecipientRequest>();
     const successes: SuccessNotice[] = [];
     for (const r of msg.recipients) {
@@ -84,7 +87,10 @@ export class Router implements SmtpBackend {
       // ORCPT on; one that leads to a single address passes both on unchanged (§6.2.7.2).
       const expanded = t.local.length + t.remote.length > 1;
       const notify = expanded ? withoutSuccess(r.notify) : r.notify;
-      for (const id of t.local) localIds.add(id);
+      for (const id of t.local) {
+        localIds.add(id);
+        if (r.mailbox && !mailboxOf.has(id)) mailboxOf.set(id, r.mailbox);
+      }
       for (const address of t.remote) if (!remote.has(address)) remote.set(address, { address, notify, orcpt: r.orcpt });
       if (r.notify?.includes('SUCCESS') && (expanded || t.local.length === 1)) {
         // RFC 3461 §6.2.2: final delivery here answers NOTIFY=SUCCESS with "delivered".
@@ -108,7 +114,7 @@ export class Router implements SmtpBackend {
       await this.#store.deliver({
         content: [head, ...msg.content],
         internalDate: msg.receivedAt,
-        recipients: accounts.map((a) => ({ accountId: a.id })),
+        recipients: accounts.map((a) => (mailboxOf.has(a.id) ? { accountId: a.id, mailbox: mailboxOf.get(a.id) } : { accountId: a.id })),
         outbound: remote.size > 0 ? {
           queueId: msg.queueId,
           sender,

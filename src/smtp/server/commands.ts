@@ -15,6 +15,7 @@ import type { AcceptedRecipient, RecipientDecision, TransactionInfo } from './po
 import type { SmtpSession } from './session.ts';
 import { ehloReply } from './ehlo.ts';
 import { startAuth } from './auth.ts';
+import { dataPolicy, mailPolicy, rcptPolicy } from './policy.ts';
 
 /** fresh: before HELO/EHLO; greeted: no transaction; mail: after MAIL;
  * rcpt: at least one recipient accepted; bdat: BDAT chunks received, LAST pending. */
@@ -149,7 +150,7 @@ async function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): Pr
       return void s.send(R.senderNotOwned);
     }
   }
-  s.tx = {
+  const tx: Transaction = {
     queueId: newQueueId(),
     from: cmd.from,
     smtputf8: cmd.params.smtputf8,
@@ -162,6 +163,10 @@ async function mail(s: SmtpSession, cmd: Extract<Command, { verb: 'MAIL' }>): Pr
     startedAt: Date.now(),
     bdat: null,
   };
+  // Policy hooks (src/policy/) may refuse the sender; the session sends their reply.
+  const refused = await mailPolicy(s, tx);
+  if (refused) return void s.send(refused);
+  s.tx = tx;
   s.state = 'mail';
   s.send(R.senderOk);
 }
@@ -195,6 +200,9 @@ async function rcpt(s: SmtpSession, cmd: Extract<Command, { verb: 'RCPT' }>): Pr
   }
   if (s.tx !== tx) return; // session reset or closed meanwhile
   if (!decision.accept) return answer(decision.reply);
+  const refused = await rcptPolicy(s, tx, cmd.to);
+  if (s.tx !== tx) return;
+  if (refused) return answer(refused);
   tx.recipients.push({ address: cmd.to, target: decision.target, notify, orcpt });
   s.state = 'rcpt';
   answer(R.recipientOk);
@@ -245,6 +253,7 @@ export interface ReceivedContent {
 export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise<void> {
   const tx = s.tx!;
   let r: Reply;
+  let policyLog: Record<string, unknown> = {};
   if (c.tooLarge) r = R.messageTooLarge;
   else if (c.bareNewline) r = R.bareNewline;
   else if (c.lineTooLong) r = R.dataLineTooLong;
@@ -261,7 +270,12 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
       tls: s.tlsInfo,
     });
     if (s.role !== 'smtp') traceHeader += missingSubmissionHeaders(c.chunks, { hostname: s.config.hostname, now: receivedAt });
-    try {
+    // Policy hooks (src/policy/): refuse, or add header fields on top, remove
+    // forged ones, and choose a mailbox per recipient.
+    const pol = await dataPolicy(s, tx, c.chunks, c.size);
+    policyLog = pol.log;
+    if (pol.reply) r = pol.reply;
+    else try {
       r = await s.backend.accept({
         ...transactionInfo(s, tx),
         queueId: tx.queueId,
@@ -269,9 +283,9 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
         eightBit: tx.eightBit,
         ret: tx.ret,
         envid: tx.envid,
-        recipients: tx.recipients,
-        traceHeader,
-        content: c.chunks,
+        recipients: tx.recipients.map((x, i) => (pol.folders[i] ? { ...x, mailbox: pol.folders[i]! } : x)),
+        traceHeader: pol.headers + traceHeader,
+        content: pol.content,
         size: c.size,
         receivedAt,
       });
@@ -280,13 +294,13 @@ export async function finishMessage(s: SmtpSession, c: ReceivedContent): Promise
       r = R.tempFailure;
     }
   }
-  logTransaction(s, r.code < 300 ? 'accepted' : 'rejected', r, c.size);
+  logTransaction(s, r.code < 300 ? 'accepted' : 'rejected', r, c.size, policyLog);
   if (r.code < 300) s.junkCount = 0;
   resetTransaction(s);
   s.send(r);
 }
 
-function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number): void {
+function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number, extra: Record<string, unknown> = {}): void {
   const tx = s.tx;
   if (!tx) return;
   s.log.info(outcome === 'accepted' ? 'message accepted' : 'message rejected', {
@@ -302,6 +316,7 @@ function logTransaction(s: SmtpSession, outcome: string, r: Reply, size: number)
     size,
     reply: `${r.code} ${r.enhanced ?? ''} ${r.lines[0] ?? ''}`.trim(),
     ms: Date.now() - tx.startedAt,
+    ...extra,
   });
 }
 

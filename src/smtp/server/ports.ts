@@ -7,6 +7,7 @@ import type { AuthUser, Authenticator, SenderPolicy } from '../../auth/types.ts'
 import type { MailAddress } from '../protocol/address.ts';
 import type { DsnNotify, DsnRet } from '../protocol/dsn-params.ts';
 import type { Reply } from '../protocol/reply.ts';
+import type { PolicyPipeline } from '../../policy/pipeline.ts';
 
 /** Facts about the connection and transaction a decision may depend on. */
 export interface SessionInfo {
@@ -39,6 +40,8 @@ export interface AcceptedRecipient {
   notify: DsnNotify[] | null;
   /** RFC 3461 §4.2 ORCPT as received (`addr-type;xtext`), or null. */
   orcpt: string | null;
+  /** Mailbox for local copies chosen by a policy hook (e.g. 'Junk'); absent = INBOX. */
+  mailbox?: string;
 }
 
 export interface IncomingMessage extends TransactionInfo {
@@ -97,4 +100,6 @@ export interface SessionServices {
   senderPolicy: SenderPolicy | null;
   /** Configured networks that may relay without authenticating. */
   isTrustedNetwork(ip: string): boolean;
+  /** Ordered policy hooks (src/policy/); absent or null = none. */
+  policy?: PolicyPipeline | null;
 }

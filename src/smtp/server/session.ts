@@ -16,6 +16,7 @@ import { R, serializeReply, type Reply } from '../protocol/reply.ts';
 import type { SessionServices, SmtpBackend, SmtpRole, TlsInfo } from './ports.ts';
 import { handleLine, finishMessage, finishBdatChunk, type SessionState, type Transaction } from './commands.ts';
 import { continueAuth } from './auth.ts';
+import { connectPolicy } from './policy.ts';
 
 /** command: lines are commands; auth: lines answer a SASL challenge;
  * data/bdat: message content; tls: handshake in progress. */
@@ -115,9 +116,34 @@ export class SmtpSession {
     this.socket.setNoDelay(true);
     this.#attach(this.socket);
     this.#sessionTimer = setTimeout(() => this.#timeout('session'), this.config.timeouts.session);
+    if (this.services.policy?.has('connect')) {
+      void this.#greetAfterPolicy();
+      return;
+    }
     this.send(R.greeting(this.config.hostname));
     this.flush();
     this.#armCommandTimer();
+  }
+
+  /** Connect-stage policy hooks run before the greeting; input that arrives
+   * meanwhile waits (the session is busy). A refusal is sent instead of 220. */
+  async #greetAfterPolicy(): Promise<void> {
+    this.#busy = true;
+    let refused: Reply | null;
+    try {
+      refused = await connectPolicy(this);
+    } catch (err) {
+      this.log.error('connect policy failed', { error: err });
+      refused = R.internalError;
+    } finally {
+      this.#busy = false;
+    }
+    if (this.#closed) return;
+    if (refused) return this.close(refused);
+    this.send(R.greeting(this.config.hostname));
+    this.flush();
+    this.#armCommandTimer();
+    if (this.#buf.length > 0) void this.#pump();
   }
 
   get closed(): boolean {

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MAILBOXES, StoreError, type Account, type Store } from './store.ts';
 import { queueContract } from './queue-contract.ts';
+import { dkimContract } from './dkim-contract.ts';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -508,4 +509,5 @@ export function storeContract(name: string, open: OpenStore): void {
     });
   });
   queueContract(name, open);
+  dkimContract(name, open);
 }

@@ -5,6 +5,7 @@
 // implementation passes store/contract.ts.
 
 import type { MailboxStore } from './mailbox-store.ts';
+import type { DkimKeyStore } from './dkim-keys.ts';
 
 export interface Domain {
   name: string; // lower-case ASCII (IDNs as A-labels)
@@ -225,7 +226,7 @@ export class StoreError extends Error {
   }
 }
 
-export interface Store extends MailboxStore {
+export interface Store extends MailboxStore, DkimKeyStore {
   // Domains
   addDomain(name: string): Promise<Domain>; // StoreError('exists')
   removeDomain(name: string): Promise<void>; // StoreError('not_found'); also removes its accounts and aliases

@@ -7,6 +7,7 @@
 
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreError } from '../store.ts';
+import { MIGRATION_V5_DKIM } from './migration-v5-dkim.ts';
 
 export interface Migration {
   version: number;
@@ -181,6 +182,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'SCRAM keys, app passwords, sender grants', up: (db) => db.exec(V2) },
   { version: 3, name: 'outbound queue', up: (db) => db.exec(V3) },
   { version: 4, name: 'mailboxes: message meta, expunged UIDs, modseq index', up: (db) => db.exec(V4) },
+  MIGRATION_V5_DKIM,
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -76,6 +76,8 @@ import {
 } from './rows.ts';
 import { withReadTransaction, withTransaction } from './tx.ts';
 import * as creds from './credentials.ts';
+import * as dkim from './dkim-keys.ts';
+import type { DkimKey, DkimScheduleChange, DkimSupersede, NewDkimKey } from '../dkim-keys.ts';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -358,6 +360,28 @@ export class SqliteStore implements Store {
 
   listSenderGrants(accountId: number): Promise<string[]> {
     return this.#op('listing sender grants', () => creds.listSenderGrants(this.#creds, accountId));
+  }
+
+  // DKIM signing keys (store/dkim-keys.ts)
+
+  addDkimKey(key: NewDkimKey, supersede?: DkimSupersede): Promise<DkimKey> {
+    return this.#op('adding DKIM key', () => dkim.addDkimKey(this.#db, this.#nowMs(), key, supersede));
+  }
+
+  listDkimKeys(domain?: string): Promise<DkimKey[]> {
+    return this.#op('listing DKIM keys', () => dkim.listDkimKeys(this.#db, domain));
+  }
+
+  getDkimKey(domain: string, selector: string): Promise<DkimKey | null> {
+    return this.#op('reading DKIM key', () => dkim.getDkimKey(this.#db, domain, selector));
+  }
+
+  setDkimKeySchedule(domain: string, selector: string, change: DkimScheduleChange): Promise<DkimKey> {
+    return this.#op('changing DKIM key schedule', () => dkim.setDkimKeySchedule(this.#db, domain, selector, change));
+  }
+
+  removeDkimKey(domain: string, selector: string): Promise<void> {
+    return this.#op('removing DKIM key', () => dkim.removeDkimKey(this.#db, domain, selector));
   }
 
   // Aliases

@@ -29,6 +29,9 @@ export interface RouterOptions {
   onQueued: (() => void) | null;
   /** Sends the success notices of final delivery here (RFC 3461 §6.2.2); absent: none are sent. */
   notifyFinal?: (n: FinalDeliveryNotice) => Promise<void>;
+  /** DKIM-Signature fields for a message from a logged-in user ('' = unsigned;
+   * policy/dkim-sign.ts), prepended before the message is stored. */
+  dkimSign?: (msg: IncomingMessage) => Promise<string>;
 }
 
 /** A recipient whose NOTIFY=SUCCESS this server answers itself. */
@@ -109,7 +112,10 @@ export class Router implements SmtpBackend {
     if (remote.size === 0 && accounts.every((a) => wouldExceedQuota(a, msg.size))) return R.overQuota;
     const sender = msg.from ? formatAddress(msg.from) : '';
     // RFC 5321 §4.4: Return-Path is added at final delivery; remote delivery strips it again.
-    const head = Buffer.from(`Return-Path: <${sender}>\r\n` + msg.traceHeader, 'utf8');
+    // Submitted mail is signed over our trace header and the content, so the
+    // queued copy and the local copies carry the same signature.
+    const signature = msg.user && this.#opts.dkimSign ? await this.#opts.dkimSign(msg) : '';
+    const head = Buffer.from(`Return-Path: <${sender}>\r\n` + signature + msg.traceHeader, 'utf8');
     try {
       await this.#store.deliver({
         content: [head, ...msg.content],

@@ -22,6 +22,7 @@ import { TlsContexts, checkTlsForListeners } from '../net/tls/contexts.ts';
 import { tlsUpgrader } from '../net/tls/starttls.ts';
 import { NetworkSet } from '../net/networks.ts';
 import { authFromConfig } from '../auth/index.ts';
+import { DkimSigner } from '../policy/dkim-sign.ts';
 
 export interface RunningServer {
   /** Bound ports per role (useful when the config asked for port 0). */
@@ -63,7 +64,13 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   // after a crash the restarted process takes its own leases back at once
   // instead of waiting for them to expire (one process per data_dir).
   let scheduler: QueueScheduler | null = null;
-  const backend = new Router(store, resolver, log, { onQueued: () => scheduler?.wake(), notifyFinal: (n) => notifier.notifyFinal(n) });
+  // Mail from logged-in users is DKIM-signed with the From domain's active keys (policy/dkim-sign.ts).
+  const dkim = new DkimSigner({ store, now, log });
+  const backend = new Router(store, resolver, log, {
+    onQueued: () => scheduler?.wake(),
+    notifyFinal: (n) => notifier.notifyFinal(n),
+    dkimSign: (m) => dkim.sign({ queueId: m.queueId, traceHeader: m.traceHeader, content: m.content, envelopeDomain: m.from?.domain ?? null, user: m.user?.address ?? null }),
+  });
   const dns = new DnsResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
   const q = config.queue;
   const dl = config.delivery;

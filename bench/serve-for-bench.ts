@@ -160,6 +160,8 @@ async function main(): Promise<void> {
         ...(remotePort !== undefined ? [`[delivery]`, `port = ${remotePort}`] : []),
         ...(queueLines.length ? [`[queue]`, ...queueLines] : []),
         ...(values['dns-server'] ? [`[dns]`, `servers = ${JSON.stringify([values['dns-server']])}`] : []),
+        // Sender authentication (SPF/DKIM/DMARC) needs the senders' DNS; without a bench DNS server it is off.
+        ...(values['dns-server'] ? [] : [`[auth_checks]`, `enabled = false`]),
         `[log]`,
         `level = ${JSON.stringify(values.log)}`,
       ].join('\n') + '\n';

@@ -11,6 +11,7 @@ import type { ValueType } from './values.ts';
 import { dnsServerList } from './dns-servers.ts';
 import { networkList } from './network-list.ts';
 import { durationList } from './duration-list.ts';
+import { domainList } from './domain-list.ts';
 import { anyText, boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, optionalHostName, optionalHostPort, size, text, wholeNumber } from './values.ts';
 
 export interface SchemaEntry<T = unknown> {
@@ -83,6 +84,14 @@ export const SECTIONS: readonly SchemaSection[] = [
     ],
   },
   { name: 'dns', doc: ['DNS lookups for outbound delivery (MX, A, AAAA) and sender checks.'] },
+  {
+    name: 'auth_checks',
+    doc: [
+      'Sender authentication of mail from outside (port 25): SPF (RFC 7208), DKIM (RFC 6376,',
+      '8463), DMARC (RFC 7489) and ARC (RFC 8617). Results go into an Authentication-Results',
+      'header; logged-in users and trusted networks are not checked.',
+    ],
+  },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
   { name: 'imap', doc: ['IMAP sessions (RFC 9051): limits on commands and the autologout timer.'] },
 ];
@@ -481,6 +490,55 @@ export const SCHEMA = [
     type: duration({ min: 1 }),
     default: '5s',
     doc: 'Deadline for one DNS lookup, retries included; a lookup that times out defers delivery.',
+  },
+  {
+    path: 'auth_checks.enabled',
+    type: boolean(),
+    default: true,
+    doc: 'Check SPF, DKIM, DMARC and ARC on mail from outside and record the results in Authentication-Results.',
+  },
+  {
+    path: 'auth_checks.dmarc_policy',
+    type: oneOf(['enforce', 'junk', 'mark'] as const),
+    default: 'enforce',
+    doc: 'On a DMARC failure: "enforce" the sender domain\'s policy (p=reject → 550 5.7.1, p=quarantine → Junk), "junk" (both → Junk) or "mark" (record only).',
+  },
+  {
+    path: 'auth_checks.spf_fail_policy',
+    type: oneOf(['mark', 'junk', 'reject'] as const),
+    default: 'mark',
+    doc: 'On an SPF fail that DMARC did not already decide: "mark" (record only), "junk", or "reject" (550 5.7.23).',
+    notes: ['Forwarded mail often fails SPF, which is why the default only records it.'],
+  },
+  {
+    path: 'auth_checks.trusted_arc_forwarders',
+    type: domainList(),
+    default: [],
+    doc: 'Forwarders (mailing lists, your other MX) whose valid ARC seal (RFC 8617) overrides a DMARC failure; a subdomain counts.',
+  },
+  {
+    path: 'auth_checks.temperror_policy',
+    type: oneOf(['defer', 'accept'] as const),
+    default: 'defer',
+    doc: 'When DNS trouble leaves a DMARC (or, with spf_fail_policy = "reject", SPF) decision open: "defer" (451 4.7.x) or "accept".',
+  },
+  {
+    path: 'auth_checks.strict',
+    type: boolean(),
+    default: false,
+    doc: 'Follow the RFCs exactly (e.g. rsa-sha1 signatures do not pass) instead of the lenient defaults most receivers use.',
+  },
+  {
+    path: 'auth_checks.timeout',
+    type: duration({ min: 1 }),
+    default: '30s',
+    doc: 'Deadline for all checks of one message; past it the results are temperror.',
+  },
+  {
+    path: 'auth_checks.min_rsa_bits',
+    type: wholeNumber({ min: 512 }),
+    default: 1024,
+    doc: 'RSA DKIM/ARC keys shorter than this do not pass (RFC 8301 §3.2 asks for at least 1024).',
   },
   {
     path: 'log.level',

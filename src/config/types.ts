@@ -129,6 +129,24 @@ export interface Config {
     /** Deadline for one lookup, retries included, ms. */
     timeout: number;
   };
+  /** Inbound sender authentication (SPF, DKIM, DMARC, ARC) and what its results do (src/policy/). */
+  auth_checks: {
+    enabled: boolean;
+    /** What a DMARC failure's published policy may do: enforce (p=reject → 550, p=quarantine → Junk), junk (both → Junk), mark (record only). */
+    dmarc_policy: 'enforce' | 'junk' | 'mark';
+    /** SPF fail without a DMARC decision: mark (record only), junk, reject (550 5.7.23). */
+    spf_fail_policy: 'mark' | 'junk' | 'reject';
+    /** Forwarders (e.g. mailing lists) whose valid ARC seal overrides a DMARC failure. */
+    trusted_arc_forwarders: string[];
+    /** DNS trouble that leaves a decision open: defer (451 4.7.x) or accept. */
+    temperror_policy: 'defer' | 'accept';
+    /** Follow the RFCs exactly instead of mailauth's lenient defaults. */
+    strict: boolean;
+    /** Deadline for all checks of one message, ms. */
+    timeout: number;
+    /** RSA keys shorter than this fail DKIM (dkim=policy), bits. */
+    min_rsa_bits: number;
+  };
   log: {
     level: 'debug' | 'info' | 'warn' | 'error';
   };

@@ -23,6 +23,7 @@ import { tlsUpgrader } from '../net/tls/starttls.ts';
 import { NetworkSet } from '../net/networks.ts';
 import { authFromConfig } from '../auth/index.ts';
 import { DkimSigner } from '../policy/dkim-sign.ts';
+import { policyFromConfig } from '../policy/index.ts';
 
 export interface RunningServer {
   /** Bound ports per role (useful when the config asked for port 0). */
@@ -122,6 +123,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     auth: authenticator,
     senderPolicy,
     isTrustedNetwork: (ip) => trusted.has(ip),
+    // Ordered policy hooks (src/policy/): sender authentication, and later greylisting, spam …
+    policy: policyFromConfig(config, dns, log),
   };
   const servers: SmtpServer[] = [];
   const ports: RunningServer['ports'] = {};

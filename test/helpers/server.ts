@@ -38,7 +38,10 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   const withListen = /\[listen\]/.test(toml) ? toml : toml + '[listen]\nsmtp = "127.0.0.1:0"\n';
   // Never ask a real DNS server from a test: a dead loopback port unless the test brings its own.
   const withDns = /\[dns\]/.test(withListen) ? withListen : withListen + '[dns]\nservers = ["127.0.0.1:9"]\ntimeout = "300ms"\n';
-  const config = parseConfig(withDns, 'test.toml');
+  // Sender authentication (SPF/DKIM/DMARC) only where a test asks for it: with the dead DNS
+  // above every message would wait for DNS timeouts and be deferred (temperror).
+  const withAuth = /\[auth_checks\]/.test(withDns) ? withDns : withDns + '[auth_checks]\nenabled = false\n';
+  const config = parseConfig(withAuth, 'test.toml');
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'debug', write: (line) => void logs.push(JSON.parse(line)) });
   const server = await startServer(config, { logger, wrapStore: o.wrapStore, now: o.now });

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MAILBOXES, StoreError, type Account, type Store } from './store.ts';
 import { queueContract } from './queue-contract.ts';
+import { mailboxContract } from './mailbox-contract.ts';
 import { dkimContract } from './dkim-contract.ts';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -509,5 +510,6 @@ export function storeContract(name: string, open: OpenStore): void {
     });
   });
   queueContract(name, open);
+  mailboxContract(name, open);
   dkimContract(name, open);
 }

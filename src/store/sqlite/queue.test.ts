@@ -206,8 +206,14 @@ describe('SqliteStore outbound queue', () => {
     await s2.close();
     // Roll the schema back to version 2, as a database from before the queue.
     const db = new DatabaseSync(join(dataDir, 'mailroom.db'));
-    db.exec('DROP TABLE expunged; DROP INDEX messages_modseq; ALTER TABLE blobs DROP COLUMN meta');
-    db.exec('DROP TABLE queue_recipients; DROP TABLE queue_messages; PRAGMA user_version = 2');
+    // Every table later migrations added goes (children first), and v4's column and index.
+    const v2Tables = new Set(['domains', 'accounts', 'aliases', 'mailboxes', 'blobs', 'messages', 'counters', 'app_passwords', 'sender_grants']);
+    const later = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid DESC").all() as Array<{ name: string }>)
+      .map((r) => r.name)
+      .filter((n) => !v2Tables.has(n));
+    db.exec('PRAGMA foreign_keys = OFF');
+    for (const t of later) db.exec(`DROP TABLE "${t}"`);
+    db.exec('DROP INDEX messages_modseq; ALTER TABLE blobs DROP COLUMN meta; PRAGMA user_version = 2');
     db.close();
 
     const s = await openSqliteStore({ dataDir, commitIn: 'main' });

@@ -39,10 +39,19 @@ import type {
   CopyResult,
   FlagOperation,
   FlagUpdate,
+  MailboxChange,
   MailboxChanges,
   MailboxListener,
   MailboxStatus,
 } from '../mailbox-store.ts';
+import {
+  normalizeFlags,
+  requireFlagOperation,
+  requireId,
+  requireMailboxName,
+  requireUids,
+} from '../mailbox-input.ts';
+import type { Announced } from './mailbox-jobs.ts';
 import {
   normalizeClaim,
   normalizeOutbound,
@@ -121,6 +130,14 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   }
 }
 
+const SPECIAL_USES: ReadonlySet<string> = new Set(['\\Sent', '\\Drafts', '\\Junk', '\\Trash', '\\Archive']);
+
+function requireSpecialUse(u: unknown): SpecialUse | null {
+  if (u === null) return null;
+  if (typeof u !== 'string' || !SPECIAL_USES.has(u)) throw new StoreError('invalid', `invalid special use: ${JSON.stringify(u)}`);
+  return u as SpecialUse;
+}
+
 function requireCount(n: unknown, what: string): number {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
     throw new StoreError('invalid', `${what} must be a non-negative integer`);
@@ -155,6 +172,7 @@ export class SqliteStore implements Store {
   readonly #committer: GroupCommitter<WriteJob, unknown>;
   readonly #creds: creds.CredentialsDb;
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #watchers = new Map<number, Set<MailboxListener>>();
   #closed = false;
 
   constructor(db: DatabaseSync, files: FileBlobs, writer: BatchWriter, opts: SqliteStoreOptions & { now: () => Date }) {
@@ -506,7 +524,7 @@ export class SqliteStore implements Store {
       return {
         accountId: r.accountId,
         mailbox: mailboxName(r.mailbox ?? 'INBOX'),
-        flags: [...new Set((r.flags ?? []).map(requireFlag))].join(' '),
+        flags: normalizeFlags(r.flags).join(' '),
       };
     });
     const size = req.content.reduce((n, b) => n + b.length, 0);
@@ -517,8 +535,14 @@ export class SqliteStore implements Store {
       await this.#files.write(blobId, req.content);
     }
     const bytes = !inline ? null : req.content.length === 1 ? req.content[0]! : Buffer.concat(req.content, size);
-    const job: WriteJob = { kind: 'deliver', blobId, size, inline: bytes, internalDate, recipients, outbound };
-    return this.#committer.submit(job) as Promise<DeliveredCopy[]>;
+    if (req.meta !== undefined && req.meta !== null && typeof req.meta !== 'string') {
+      throw new StoreError('invalid', 'meta must be a string');
+    }
+    const meta = typeof req.meta === 'string' ? req.meta : null;
+    const job: WriteJob = { kind: 'deliver', blobId, size, inline: bytes, internalDate, recipients, outbound, meta };
+    const out = (await this.#committer.submit(job)) as Announced<DeliveredCopy[]>;
+    this.#announce(out.changes);
+    return out.value;
   }
 
   // Outbound queue (queue.ts)
@@ -583,26 +607,232 @@ export class SqliteStore implements Store {
     return this.#write('purging the queue', () => ({ kind: 'purge', before: requireTime(before, 'before') }));
   }
 
-  // --- Mailbox operations (mailbox-store.ts). Being implemented. ---
-  #todo(what: string): Promise<never> {
-    return Promise.reject(new StoreError('unavailable', `${what}: not implemented yet`));
+  // --- Mailbox operations (mailbox-store.ts). Writes are group-committed
+  // jobs (mailbox-jobs.ts), durable when they resolve; their changes are
+  // announced to watch() listeners right after.
+
+  /** A group-committed mailbox write whose job returns Announced<T>. */
+  async #mailboxWrite<T>(what: string, job: () => WriteJob): Promise<T> {
+    const out = await this.#write<Announced<T>>(what, job);
+    this.#announce(out.changes);
+    return out.value;
   }
-  createMailbox(_a: number, _n: string, _o?: { specialUse?: SpecialUse | null }): Promise<Mailbox> { return this.#todo('createMailbox'); }
-  deleteMailbox(_a: number, _n: string): Promise<void> { return this.#todo('deleteMailbox'); }
-  renameMailbox(_a: number, _f: string, _t: string): Promise<void> { return this.#todo('renameMailbox'); }
-  setSubscribed(_a: number, _n: string, _s: boolean): Promise<void> { return this.#todo('setSubscribed'); }
-  getMailboxById(_m: number): Promise<Mailbox | null> { return this.#todo('getMailboxById'); }
-  mailboxStatus(_m: number): Promise<MailboxStatus> { return this.#todo('mailboxStatus'); }
-  append(_m: number, _r: AppendRequest): Promise<AppendResult> { return this.#todo('append'); }
-  getMessages(_m: number, _u: readonly number[]): Promise<StoredMessage[]> { return this.#todo('getMessages'); }
-  changesSince(_m: number, _s: number): Promise<MailboxChanges> { return this.#todo('changesSince'); }
-  updateFlags(_m: number, _u: readonly number[], _op: FlagOperation, _f: readonly string[], _o?: { unchangedSince?: number }): Promise<FlagUpdate> { return this.#todo('updateFlags'); }
-  expunge(_m: number, _o: { uids?: readonly number[]; onlyDeleted: boolean }): Promise<number[]> { return this.#todo('expunge'); }
-  copyMessages(_s: number, _u: readonly number[], _d: number): Promise<CopyResult> { return this.#todo('copyMessages'); }
-  moveMessages(_s: number, _u: readonly number[], _d: number): Promise<CopyResult> { return this.#todo('moveMessages'); }
-  getMessageMeta(_b: readonly string[]): Promise<Map<string, string>> { return this.#todo('getMessageMeta'); }
-  setMessageMeta(_b: string, _m: string): Promise<void> { return this.#todo('setMessageMeta'); }
-  watch(_a: number, _l: MailboxListener): () => void { return () => {}; }
+
+  #announce(changes: readonly MailboxChange[]): void {
+    for (const c of changes) {
+      const set = this.#watchers.get(c.accountId);
+      if (!set) continue;
+      for (const l of [...set]) {
+        try {
+          l(c);
+        } catch {
+          // A listener's failure is its own; the write is durable regardless.
+        }
+      }
+    }
+  }
+
+  watch(accountId: number, listener: MailboxListener): () => void {
+    let set = this.#watchers.get(accountId);
+    if (!set) this.#watchers.set(accountId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      const s = this.#watchers.get(accountId);
+      if (!s) return;
+      s.delete(listener);
+      if (s.size === 0) this.#watchers.delete(accountId);
+    };
+  }
+
+  createMailbox(accountId: number, name: string, opts: { specialUse?: SpecialUse | null } = {}): Promise<Mailbox> {
+    return this.#mailboxWrite('creating mailbox', () => ({
+      kind: 'mbCreate',
+      accountId: requireId(accountId, 'accountId'),
+      name: requireMailboxName(name),
+      specialUse: requireSpecialUse(opts.specialUse ?? null),
+    }));
+  }
+
+  deleteMailbox(accountId: number, name: string): Promise<void> {
+    return this.#mailboxWrite('deleting mailbox', () => ({
+      kind: 'mbDelete',
+      accountId: requireId(accountId, 'accountId'),
+      name: requireMailboxName(name),
+    }));
+  }
+
+  renameMailbox(accountId: number, from: string, to: string): Promise<void> {
+    return this.#mailboxWrite('renaming mailbox', () => ({
+      kind: 'mbRename',
+      accountId: requireId(accountId, 'accountId'),
+      from: requireMailboxName(from),
+      to: requireMailboxName(to),
+    }));
+  }
+
+  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
+    return this.#mailboxWrite('changing subscription', () => ({
+      kind: 'mbSubscribe',
+      accountId: requireId(accountId, 'accountId'),
+      name: requireMailboxName(name),
+      subscribed: subscribed === true,
+    }));
+  }
+
+  getMailboxById(mailboxId: number): Promise<Mailbox | null> {
+    return this.#op('looking up mailbox', () => {
+      const row = this.#st.mailboxWithCountById.get(requireId(mailboxId, 'mailboxId')) as MailboxRow | undefined;
+      return row ? toMailbox(row) : null;
+    });
+  }
+
+  mailboxStatus(mailboxId: number): Promise<MailboxStatus> {
+    return this.#op('reading mailbox status', () =>
+      withReadTransaction(this.#db, () => {
+        const mb = this.#st.mailboxRowById.get(requireId(mailboxId, 'mailboxId')) as MailboxRow | undefined;
+        if (!mb) throw new StoreError('not_found', `no mailbox with id ${mailboxId}`);
+        const s = this.#st.mailboxStatus.get(mb.id) as { messages: number; size: number; unseen: number; deleted: number };
+        return {
+          messages: s.messages,
+          unseen: s.unseen,
+          deleted: s.deleted,
+          size: s.size,
+          uidNext: mb.uid_next,
+          uidValidity: mb.uid_validity,
+          highestModseq: mb.highest_modseq,
+        };
+      }),
+    );
+  }
+
+  append(mailboxId: number, req: AppendRequest): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'store is closed'));
+    const p = this.#append(mailboxId, req);
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async #append(mailboxId: number, req: AppendRequest): Promise<AppendResult> {
+    const id = requireId(mailboxId, 'mailboxId');
+    const internalDate = req.internalDate?.getTime?.();
+    if (typeof internalDate !== 'number' || !Number.isFinite(internalDate)) {
+      throw new StoreError('invalid', 'internalDate must be a valid Date');
+    }
+    if (!Array.isArray(req.content) || !req.content.every((b) => Buffer.isBuffer(b))) {
+      throw new StoreError('invalid', 'content must be an array of Buffers');
+    }
+    if (req.meta !== undefined && typeof req.meta !== 'string') throw new StoreError('invalid', 'meta must be a string');
+    const flags = normalizeFlags(req.flags);
+    const size = req.content.reduce((n, b) => n + b.length, 0);
+    const blobId = await sha256(req.content);
+    const inline = size <= this.inlineMaxBytes;
+    // Durable on disk before any row can reference it.
+    if (!inline) await this.#files.write(blobId, req.content);
+    const bytes = !inline ? null : req.content.length === 1 ? req.content[0]! : Buffer.concat(req.content, size);
+    return this.#mailboxWrite('appending', () => ({
+      kind: 'append',
+      mailboxId: id,
+      blobId,
+      size,
+      inline: bytes,
+      internalDate,
+      flags,
+      meta: req.meta ?? null,
+    }));
+  }
+
+  getMessages(mailboxId: number, uids: readonly number[]): Promise<StoredMessage[]> {
+    return this.#op('reading messages', () => {
+      const list = requireUids(uids);
+      if (list.length === 0) return [];
+      const rows = this.#st.messagesByUids.all(requireId(mailboxId, 'mailboxId'), JSON.stringify(list));
+      return (rows as unknown as MessageRow[]).map(toMessage);
+    });
+  }
+
+  changesSince(mailboxId: number, modseq: number): Promise<MailboxChanges> {
+    return this.#op('reading changes', () => {
+      const id = requireId(mailboxId, 'mailboxId');
+      const since = requireCount(modseq, 'modseq');
+      return withReadTransaction(this.#db, () => {
+        const mb = this.#st.mailboxRowById.get(id) as MailboxRow | undefined;
+        if (!mb) throw new StoreError('not_found', `no mailbox with id ${id}`);
+        const changed = (this.#st.messagesChangedSince.all(id, since) as unknown as MessageRow[]).map(toMessage);
+        const expunged = (this.#st.expungedSince.all(id, since) as Array<{ uid: number }>).map((r) => r.uid);
+        return { changed, expunged, highestModseq: mb.highest_modseq };
+      });
+    });
+  }
+
+  updateFlags(
+    mailboxId: number,
+    uids: readonly number[],
+    op: FlagOperation,
+    flags: readonly string[],
+    opts: { unchangedSince?: number } = {},
+  ): Promise<FlagUpdate> {
+    return this.#mailboxWrite('updating flags', () => ({
+      kind: 'flags',
+      mailboxId: requireId(mailboxId, 'mailboxId'),
+      uids: requireUids(uids),
+      op: requireFlagOperation(op),
+      flags: normalizeFlags(flags),
+      unchangedSince: opts.unchangedSince === undefined ? null : requireCount(opts.unchangedSince, 'unchangedSince'),
+    }));
+  }
+
+  expunge(mailboxId: number, opts: { uids?: readonly number[]; onlyDeleted: boolean }): Promise<number[]> {
+    return this.#mailboxWrite('expunging', () => ({
+      kind: 'expunge',
+      mailboxId: requireId(mailboxId, 'mailboxId'),
+      uids: opts.uids === undefined ? null : requireUids(opts.uids),
+      onlyDeleted: opts.onlyDeleted === true,
+    }));
+  }
+
+  copyMessages(sourceMailboxId: number, uids: readonly number[], destMailboxId: number): Promise<CopyResult> {
+    return this.#mailboxWrite('copying messages', () => ({
+      kind: 'copy',
+      sourceId: requireId(sourceMailboxId, 'sourceMailboxId'),
+      uids: requireUids(uids),
+      destId: requireId(destMailboxId, 'destMailboxId'),
+      move: false,
+    }));
+  }
+
+  moveMessages(sourceMailboxId: number, uids: readonly number[], destMailboxId: number): Promise<CopyResult> {
+    return this.#mailboxWrite('moving messages', () => ({
+      kind: 'copy',
+      sourceId: requireId(sourceMailboxId, 'sourceMailboxId'),
+      uids: requireUids(uids),
+      destId: requireId(destMailboxId, 'destMailboxId'),
+      move: true,
+    }));
+  }
+
+  getMessageMeta(blobIds: readonly string[]): Promise<Map<string, string>> {
+    return this.#op('reading message meta', () => {
+      if (!Array.isArray(blobIds) || !blobIds.every((b) => typeof b === 'string')) {
+        throw new StoreError('invalid', 'blobIds must be strings');
+      }
+      const out = new Map<string, string>();
+      if (blobIds.length === 0) return out;
+      for (const r of this.#st.blobMeta.all(JSON.stringify([...new Set(blobIds)])) as Array<{ id: string; meta: string }>) {
+        out.set(r.id, r.meta);
+      }
+      return out;
+    });
+  }
+
+  setMessageMeta(blobId: string, meta: string): Promise<void> {
+    return this.#mailboxWrite('storing message meta', () => {
+      if (typeof blobId !== 'string' || !BLOB_ID.test(blobId)) throw new StoreError('invalid', `invalid blob id: ${JSON.stringify(blobId)}`);
+      if (typeof meta !== 'string') throw new StoreError('invalid', 'meta must be a string');
+      return { kind: 'setMeta', blobId, meta };
+    });
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;

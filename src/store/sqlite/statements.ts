@@ -68,6 +68,40 @@ export const SQL = {
   insertBlob: 'INSERT INTO blobs (id, size, content, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
   getBlob: 'SELECT size, content FROM blobs WHERE id = ?',
 
+  // Mailbox store (mailbox-jobs.ts; migration 4). UID lists are passed as a
+  // JSON array and read with json_each.
+  mailboxRowById: 'SELECT * FROM mailboxes WHERE id = ?',
+  mailboxWithCountById: `SELECT m.*, (SELECT count(*) FROM messages WHERE mailbox_id = m.id) AS message_count
+                         FROM mailboxes m WHERE id = ?`,
+  mailboxRowByName: 'SELECT * FROM mailboxes WHERE account_id = ? AND name = ?',
+  /** Mailboxes whose name starts with the given prefix (children of `x/`). */
+  mailboxesWithPrefix: 'SELECT id, name FROM mailboxes WHERE account_id = ? AND substr(name, 1, ?) = ? ORDER BY name',
+  createMailbox: `INSERT INTO mailboxes (account_id, name, special_use, subscribed, uid_validity)
+                  VALUES (?, ?, ?, 1, ?) RETURNING id`,
+  deleteMailboxById: 'DELETE FROM mailboxes WHERE id = ?',
+  renameMailboxById: 'UPDATE mailboxes SET name = ? WHERE id = ?',
+  setSubscribed: 'UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?',
+  /** A new mod-sequence for the mailbox (flag changes, expunges). */
+  bumpModseq: 'UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ? RETURNING highest_modseq AS modseq',
+  setUidNextModseq: 'UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?',
+  mailboxBytes: 'SELECT coalesce(sum(size), 0) AS bytes FROM messages WHERE mailbox_id = ?',
+  mailboxStatus: `SELECT count(*) AS messages, coalesce(sum(size), 0) AS size,
+                         coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0) AS unseen,
+                         coalesce(sum(instr(' ' || flags || ' ', ' \\Deleted ') > 0), 0) AS deleted
+                  FROM messages WHERE mailbox_id = ?`,
+  messagesByUids: `SELECT * FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))
+                   ORDER BY uid`,
+  setMessageFlags: 'UPDATE messages SET flags = ?, modseq = ? WHERE id = ?',
+  deleteMessageById: 'DELETE FROM messages WHERE id = ?',
+  moveAllMessages: 'UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?',
+  insertExpunged: 'INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)',
+  expungeAllOf: 'INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT mailbox_id, uid, ? FROM messages WHERE mailbox_id = ?',
+  messagesChangedSince: 'SELECT * FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
+  expungedSince: 'SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid',
+  blobMeta: 'SELECT id, meta FROM blobs WHERE id IN (SELECT value FROM json_each(?)) AND meta IS NOT NULL',
+  setBlobMeta: 'UPDATE blobs SET meta = ? WHERE id = ?',
+  setBlobMetaIfNull: 'UPDATE blobs SET meta = ? WHERE id = ? AND meta IS NULL',
+
   // Outbound queue. `state = 'pending'` is written literally so the partial
   // indexes apply. A PostgreSQL backend leases with the same shape:
   //   SELECT id … ORDER BY next_attempt_at, id LIMIT n FOR UPDATE SKIP LOCKED

@@ -5,7 +5,9 @@
 // id taken) is rolled back and rejected alone while the rest of the batch
 // commits. Small message bytes are inserted inline here, so the same WAL
 // fsync covers bytes and rows; large ones were already made durable as files
-// before the job was queued.
+// before the job was queued. Mailbox writes (APPEND, flags, EXPUNGE, COPY,
+// MOVE, mailbox list changes) are jobs too (mailbox-jobs.ts); they and
+// deliveries return the changes to announce to watchers after the commit.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { StoreError, type DeliveredCopy } from '../store.ts';
@@ -15,6 +17,8 @@ import type { Outcome } from './group-commit.ts';
 import type { Statements } from './statements.ts';
 import { withTransaction } from './tx.ts';
 import { enqueue, runQueueJob, type QueueJob } from './queue.ts';
+import { MAILBOX_JOB_KINDS, runMailboxJob, type Announced, type MailboxJob } from './mailbox-jobs.ts';
+import type { MailboxChange } from '../mailbox-store.ts';
 
 export interface DeliveryJob {
   kind: 'deliver';
@@ -26,9 +30,11 @@ export interface DeliveryJob {
   recipients: Array<{ accountId: number; mailbox: string; flags: string }>;
   /** Remote recipients, queued in the same savepoint. */
   outbound: NormalOutbound | null;
+  /** Parsed-message summary for blobs.meta (kept if the blob already has one). */
+  meta: string | null;
 }
 
-export type WriteJob = DeliveryJob | QueueJob;
+export type WriteJob = DeliveryJob | QueueJob | MailboxJob;
 
 export interface SavepointStatements {
   savepoint: StatementSync;
@@ -44,9 +50,11 @@ export function prepareSavepoints(db: DatabaseSync): SavepointStatements {
   };
 }
 
-function deliverOne(st: Statements, job: DeliveryJob, nowMs: number): DeliveredCopy[] {
+function deliverOne(st: Statements, job: DeliveryJob, nowMs: number): Announced<DeliveredCopy[]> {
   st.insertBlob.run(job.blobId, job.size, job.inline, nowMs);
+  if (job.meta !== null && job.meta !== undefined) st.setBlobMetaIfNull.run(job.meta, job.blobId);
   const copies: DeliveredCopy[] = [];
+  const changes: MailboxChange[] = [];
   for (const r of job.recipients) {
     // A missing mailbox falls back to INBOX (Store.deliver contract).
     const mb = (st.mailboxId.get(r.accountId, r.mailbox) ?? st.mailboxId.get(r.accountId, 'INBOX')) as
@@ -57,13 +65,20 @@ function deliverOne(st: Statements, job: DeliveryJob, nowMs: number): DeliveredC
     const res = st.insertMessage.run(mb.id, uid, modseq, r.flags, job.internalDate, job.size, job.blobId);
     st.addUsage.run(job.size, r.accountId);
     copies.push({ accountId: r.accountId, mailboxId: mb.id, uid, messageId: Number(res.lastInsertRowid) });
+    changes.push({ accountId: r.accountId, mailboxId: mb.id, modseq, kind: 'append' });
   }
   if (job.outbound) enqueue(st, job.blobId, job.size, job.internalDate, job.outbound);
-  return copies;
+  return { value: copies, changes };
+}
+
+function isMailboxJob(job: WriteJob): job is MailboxJob {
+  return MAILBOX_JOB_KINDS.has(job.kind);
 }
 
 function runJob(st: Statements, job: WriteJob, nowMs: number): unknown {
-  return job.kind === 'deliver' ? deliverOne(st, job, nowMs) : runQueueJob(st, job);
+  if (job.kind === 'deliver') return deliverOne(st, job, nowMs);
+  if (isMailboxJob(job)) return runMailboxJob(st, job, nowMs);
+  return runQueueJob(st, job as QueueJob);
 }
 
 /** Runs the batch in one transaction. Throws (failing every job) if the
@@ -92,7 +107,7 @@ export function runWriteBatch(
         } catch {
           throw err;
         }
-        return { ok: false, error: toStoreError(err, job.kind === 'deliver' ? 'delivering' : `queue ${job.kind}`) };
+        return { ok: false, error: toStoreError(err, job.kind === 'deliver' ? 'delivering' : isMailboxJob(job) ? `mailbox ${job.kind}` : `queue ${job.kind}`) };
       }
     }),
   );

@@ -24,10 +24,14 @@ import { NetworkSet } from '../net/networks.ts';
 import { authFromConfig } from '../auth/index.ts';
 import { DkimSigner } from '../policy/dkim-sign.ts';
 import { policyFromConfig } from '../policy/index.ts';
+import { ImapServer } from '../imap/server/imap-server.ts';
+import { NO_MAILBOX_EVENTS, type MailboxEvents } from '../imap/server/ports.ts';
+import { summarizeMessage, serializeSummary } from '../message/mime/summary.ts';
+import type { ListenRole } from '../config/types.ts';
 
 export interface RunningServer {
   /** Bound ports per role (useful when the config asked for port 0). */
-  ports: Partial<Record<SmtpRole, number>>;
+  ports: Partial<Record<SmtpRole | ListenRole, number>>;
   store: Store;
   /** The outbound scheduler: `wake()` after `queue retry`; `runOnce()` for tests. */
   queue: { wake(): void; runOnce(): Promise<void> };
@@ -47,6 +51,8 @@ export interface StartOptions {
   now?: () => Date;
   /** Wraps the opened store (tests inject storage faults this way). */
   wrapStore?: (store: Store) => Store;
+  /** IMAP mailbox events (COPY/MOVE/APPEND into Junk), e.g. for junk training; default none. */
+  mailboxEvents?: MailboxEvents;
 }
 
 export async function startServer(config: Config, opts: StartOptions): Promise<RunningServer> {
@@ -127,6 +133,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     policy: policyFromConfig(config, dns, log),
   };
   const servers: SmtpServer[] = [];
+  const imapServers: ImapServer[] = [];
   const ports: RunningServer['ports'] = {};
   try {
     for (const role of ['smtp', 'submission', 'submissions'] as const) {
@@ -137,7 +144,23 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       ports[role] = await server.listen();
       servers.push(server);
     }
+    // IMAP (RFC 9051): 143 with STARTTLS, 993 with TLS from the first byte.
+    const imapServices = {
+      store,
+      auth: authenticator,
+      tls: tls && tlsUpgrader(tls, { handshakeTimeoutMs: config.timeouts.tls_handshake }),
+      events: opts.mailboxEvents ?? NO_MAILBOX_EVENTS,
+    };
+    for (const role of ['imap', 'imaps'] as const) {
+      const address = config.listen[role];
+      if (!address) continue;
+      const implicitTls = role === 'imaps' && tls ? { options: () => tls.serverOptions(), attach: (srv: TlsServer) => tls.attach(srv) } : undefined;
+      const server = new ImapServer({ role, address, config, services: imapServices, logger: log, limits, implicitTls, now: opts.now, summarize: (c) => serializeSummary(summarizeMessage(c)) });
+      ports[role] = await server.listen();
+      imapServers.push(server);
+    }
   } catch (err) {
+    await Promise.all(imapServers.map((s) => s.close(0)));
     await Promise.all(servers.map((s) => s.close(0)));
     await store.close();
     throw err;
@@ -157,7 +180,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     close(reason = 'shutdown') {
       closing ??= (async () => {
         log.info('shutting down', { reason });
-        await Promise.all(servers.map((s) => s.close(config.timeouts.shutdown_grace)));
+        await Promise.all([...servers, ...imapServers].map((s) => s.close(config.timeouts.shutdown_grace)));
         await scheduler?.stop();
         await store.close();
         log.info('stopped');

@@ -13,6 +13,8 @@ export interface TestServer {
   server: RunningServer;
   config: Config;
   port: number;
+  /** The IMAP listener's port, when the toml has `imap = "127.0.0.1:0"` under [listen]. */
+  imapPort: number;
   dataDir: string;
   logs: Record<string, unknown>[];
   stop(): Promise<void>;
@@ -56,6 +58,7 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
     server,
     config,
     port: server.ports.smtp!,
+    imapPort: server.ports.imap!,
     dataDir: tmp.dir,
     logs,
     async stop() {

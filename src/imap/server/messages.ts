@@ -1,0 +1,86 @@
+// Message addressing and loading for the selected mailbox: a sequence set
+// (message numbers, UIDs, or the saved result "$", RFC 5182) resolved to the
+// UIDs this session knows, in ascending order; and the stored MIME summary
+// (`meta`) of messages, computed from the bytes and stored when a blob has
+// none yet (messages stored before summaries existed).
+import type { StoredMessage } from '../../store/store.ts';
+import { normalize, type ParsedSequenceSet } from '../protocol/sequence-set.ts';
+import { parseSummary } from '../../message/mime/summary.ts';
+import type { MessageSummary } from '../../message/mime/types.ts';
+import { ArgError } from './args.ts';
+import type { ImapSession } from './session.ts';
+
+/** The UIDs a set names among the session's known messages, ascending.
+ * By sequence number a number above EXISTS is an error (RFC 9051 §9 seq-number);
+ * by UID, UIDs that do not exist are simply left out (RFC 9051 §6.4.8). */
+export function resolveSet(s: ImapSession, set: ParsedSequenceSet, uid: boolean): number[] {
+  const sel = s.selected!;
+  if (set.saved) {
+    const have = new Set(sel.uids);
+    return s.savedSearch.filter((u) => have.has(u));
+  }
+  const uids = sel.uids;
+  if (uid) {
+    const spans = normalize(set.ranges, sel.maxUid);
+    const out: number[] = [];
+    let j = 0;
+    for (const u of uids) {
+      while (j < spans.length && spans[j]![1] < u) j++;
+      if (j >= spans.length) break;
+      if (u >= spans[j]![0]) out.push(u);
+    }
+    return out;
+  }
+  if (uids.length === 0) {
+    // "1:*" on an empty mailbox names nothing; an explicit number is an error.
+    if (set.ranges.every((r) => r.start === '*' || r.end === '*')) return [];
+    throw new ArgError('No messages in the mailbox');
+  }
+  const spans = normalize(set.ranges, uids.length);
+  const out: number[] = [];
+  for (const [a, b] of spans) {
+    if (a < 1 || b > uids.length) throw new ArgError(`Message sequence number out of range (1:${uids.length})`);
+    for (let i = a; i <= b; i++) out.push(uids[i - 1]!);
+  }
+  return out;
+}
+
+/** Loads the message rows for UIDs (ascending), in batches so huge sets do not build one giant query. */
+export async function loadMessages(s: ImapSession, uids: readonly number[]): Promise<StoredMessage[]> {
+  const sel = s.selected!;
+  const out: StoredMessage[] = [];
+  const BATCH = 5000;
+  for (let i = 0; i < uids.length; i += BATCH) {
+    const part = await s.services.store.getMessages(sel.mailboxId, uids.slice(i, i + BATCH));
+    for (const m of part) out.push(m);
+  }
+  return out;
+}
+
+/** MIME summaries by blob id; a missing or outdated one is computed from the bytes and stored. */
+export async function loadSummaries(s: ImapSession, msgs: readonly StoredMessage[]): Promise<Map<string, MessageSummary>> {
+  const ids = [...new Set(msgs.map((m) => m.blobId))];
+  const out = new Map<string, MessageSummary>();
+  const BATCH = 500;
+  for (let i = 0; i < ids.length; i += BATCH) {
+    const metas = await s.services.store.getMessageMeta(ids.slice(i, i + BATCH));
+    for (const id of ids.slice(i, i + BATCH)) {
+      const parsed = parseSummary(metas.get(id));
+      if (parsed) {
+        out.set(id, parsed);
+        continue;
+      }
+      const bytes = await s.services.store.readBlob(id);
+      const meta = s.summarize(bytes);
+      const sum = parseSummary(meta);
+      if (!sum) continue;
+      out.set(id, sum);
+      try {
+        await s.services.store.setMessageMeta(id, meta);
+      } catch (err) {
+        s.log.warn('could not store message meta', { blob: id, error: err });
+      }
+    }
+  }
+  return out;
+}

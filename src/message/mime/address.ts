@@ -163,6 +163,8 @@ function mailbox(toks: Tok[]): Address | null {
     const spec = addrSpec(inner);
     const before = toks.slice(0, lt);
     let name: string | null = phrase(before);
+    // A phrase after the angle-addr (not RFC 5322, seen in the wild).
+    if (name === '') name = phrase(toks.slice(gt + 1));
     if (name === '') name = firstComment(before) ?? firstComment(toks.slice(gt + 1)) ?? firstComment(inner);
     if (name === '') name = null;
     if (spec.mailbox === null && spec.host === null && name === null) return null;

@@ -44,6 +44,13 @@ function stripComments(s: string): string | null {
 /** Parse a Date: field value; null when it is not recognisably a date. */
 export function parseDate(value: string): ParsedDate | null {
   if (value.length > 1000) value = value.slice(0, 1000);
+  const d = parseDateOnly(value);
+  // A Received-style value: the date follows the last ";".
+  const semi = value.lastIndexOf(';');
+  return d === null && semi >= 0 ? parseDateOnly(value.slice(semi + 1)) : d;
+}
+
+function parseDateOnly(value: string): ParsedDate | null {
   const s = stripComments(value);
   if (s === null) return null;
   const toks = s.split(/[\s,]+/).filter((t) => t !== '');

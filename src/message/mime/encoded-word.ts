@@ -29,6 +29,8 @@ function qBytes(text: string): Buffer {
 }
 
 function wordBytes(enc: string, text: string): Buffer {
+  // Whitespace inside B text is left over from careless folding (the
+  // base64 decoder skips it); inside Q text it is kept as written.
   return enc === 'b' || enc === 'B' ? decodeBase64(Buffer.from(text, 'latin1')) : qBytes(text);
 }
 
@@ -73,4 +75,9 @@ export function decodeEncodedWords(text: string): string {
     i = j;
   }
   return out + text.slice(pos);
+}
+
+/** Unstructured text for display and search: encoded words decoded, whitespace runs collapsed. */
+export function decodeUnstructured(text: string): string {
+  return decodeEncodedWords(text).replace(/[ \t\r\n]+/g, ' ').trim();
 }

@@ -24,6 +24,8 @@ export interface HeaderBlock {
   fields: HeaderField[];
   /** Where the body starts: after the empty line, or `end` when there is none. */
   bodyStart: number;
+  /** The empty line was found. */
+  complete: boolean;
 }
 
 const LF = 0x0a;
@@ -40,7 +42,7 @@ export function readHeader(buf: Uint8Array, start: number, end: number, maxField
     const next = lf < end ? lf + 1 : end;
     let contentEnd = lf;
     if (contentEnd > pos && buf[contentEnd - 1] === CR) contentEnd--;
-    if (contentEnd === pos && lf < end) return { fields, bodyStart: next }; // the empty line
+    if (contentEnd === pos && lf < end) return { fields, bodyStart: next, complete: true }; // the empty line
     const c = buf[pos];
     if ((c === 0x20 || c === 0x09) && cur !== null) {
       cur.end = next;
@@ -60,7 +62,7 @@ export function readHeader(buf: Uint8Array, start: number, end: number, maxField
     }
     pos = next;
   }
-  return { fields, bodyStart: end };
+  return { fields, bodyStart: end, complete: false };
 }
 
 /** RFC 5322 §2.2.3: unfolding removes each CRLF (or bare LF) that precedes WSP. */

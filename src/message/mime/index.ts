@@ -18,7 +18,7 @@ export { parseMessage, envelopeOf, countLines, splitMultipart } from './parse.ts
 export type { ParsedMessage } from './parse.ts';
 export { readHeader, unfold, fieldValue, findField, headerValue } from './header.ts';
 export type { HeaderField, HeaderBlock } from './header.ts';
-export { decodeEncodedWords } from './encoded-word.ts';
+export { decodeEncodedWords, decodeUnstructured } from './encoded-word.ts';
 export { parseAddressList, addressListText, addressString, decodedName } from './address.ts';
 export { parseParamValue, paramValue } from './params.ts';
 export type { ParsedValue } from './params.ts';

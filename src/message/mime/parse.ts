@@ -79,57 +79,94 @@ export function envelopeOf(buf: Uint8Array, fields: HeaderField[]): Envelope {
   };
 }
 
-/** Is buf[i..] "--boundary" followed by "--", or only whitespace, to the line end? */
-function delimiterAt(buf: Uint8Array, i: number, end: number, delim: Uint8Array): 'open' | 'close' | null {
-  let j = i + delim.length;
-  if (j + 2 <= end && buf[j] === 0x2d && buf[j + 1] === 0x2d) return 'close';
-  while (j < end && (buf[j] === 0x20 || buf[j] === 0x09 || buf[j] === CR)) j++;
-  return j >= end || buf[j] === LF ? 'open' : null;
+/** Where a delimiter line was found: its start, which boundary, and whether it closes. */
+interface Stop {
+  at: number;
+  boundary: Buffer;
+  close: boolean;
 }
 
-/** RFC 2046 §5.1.1: the body parts' [start, end) ranges inside a multipart body. */
-export function splitMultipart(buf: Buffer, start: number, end: number, boundary: string, maxParts: number): [number, number][] {
-  const delim = Buffer.from('--' + boundary, 'utf8');
-  const ranges: [number, number][] = [];
-  let partStart = -1;
-  let pos = start;
-  while (pos < end) {
-    const i = buf.indexOf(delim, pos);
-    if (i < 0 || i + delim.length > end) break;
-    if (i !== start && buf[i - 1] !== LF) {
-      pos = i + 1;
-      continue;
+/**
+ * The first line in buf[from, limit) that starts with "--" + one of the
+ * boundaries in `stack` (innermost first). Like Dovecot (and mail-parser),
+ * a delimiter is recognised by prefix: what follows the boundary on the line
+ * is ignored, except "--" which makes it a close delimiter.
+ */
+function findDelimiter(buf: Buffer, from: number, limit: number, stack: Buffer[]): Stop | null {
+  if (stack.length === 0) return null;
+  let pos = from;
+  while (pos < limit) {
+    const i = buf.indexOf(DASHES, pos);
+    if (i < 0 || i + 2 > limit) return null;
+    if (i === from || buf[i - 1] === LF) {
+      for (const b of stack) {
+        const after = i + 2 + b.length;
+        if (after <= limit && buf.compare(b, 0, b.length, i + 2, after) === 0) {
+          const close = after + 2 <= limit && buf[after] === 0x2d && buf[after + 1] === 0x2d;
+          return { at: i, boundary: b, close };
+        }
+      }
     }
-    const kind = delimiterAt(buf, i, end, delim);
-    if (kind === null) {
-      pos = i + 1;
-      continue;
-    }
-    if (partStart >= 0) {
-      // The line ending before the delimiter belongs to the delimiter.
-      let before = i;
-      if (before > partStart && buf[before - 1] === LF) before--;
-      if (before > partStart && buf[before - 1] === CR) before--;
-      ranges.push([partStart, before]);
-      if (ranges.length >= maxParts) return ranges;
-    }
-    if (kind === 'close') return ranges;
-    let lf = buf.indexOf(LF, i + delim.length);
-    if (lf < 0 || lf >= end) lf = end - 1;
-    partStart = lf + 1;
-    pos = partStart;
+    pos = i + 1;
   }
-  // No close delimiter: the last part runs to the end.
-  if (partStart >= 0 && partStart <= end) ranges.push([partStart, end]);
+  return null;
+}
+
+const DASHES = Buffer.from('--');
+
+/** The line ending before a delimiter belongs to it (RFC 2046 §5.1.1). */
+function beforeDelimiter(buf: Buffer, at: number, floor: number): number {
+  let e = at;
+  if (e > floor && buf[e - 1] === LF) e--;
+  if (e > floor && buf[e - 1] === CR) e--;
+  return e;
+}
+
+/** Just after the delimiter line that starts at `at`. */
+function afterLine(buf: Buffer, at: number, limit: number): number {
+  const lf = buf.indexOf(LF, at);
+  return lf < 0 || lf >= limit ? limit : lf + 1;
+}
+
+/** The [start, end) ranges of the parts of a multipart body with a simple boundary (no nesting). */
+export function splitMultipart(buf: Buffer, start: number, end: number, boundary: string, maxParts: number): [number, number][] {
+  const b = Buffer.from(boundary, 'utf8');
+  const ranges: [number, number][] = [];
+  let stop = findDelimiter(buf, start, end, [b]);
+  while (stop !== null && !stop.close && ranges.length < maxParts) {
+    const s = afterLine(buf, stop.at, end);
+    const next = findDelimiter(buf, s, end, [b]);
+    if (next === null) {
+      if (s < end) ranges.push([s, end]);
+      break;
+    }
+    ranges.push([s, Math.max(s, beforeDelimiter(buf, next.at, s))]);
+    stop = next;
+  }
   return ranges;
 }
 
-function parseEntity(ctx: Ctx, start: number, end: number, depth: number, digest: boolean): { part: PartSummary; fields: HeaderField[] } {
+interface Entity {
+  part: PartSummary;
+  fields: HeaderField[];
+  /** The delimiter line that ended this entity, or null when it ran to the limit. */
+  stop: Stop | null;
+}
+
+/**
+ * Parse the entity starting at `start`. It ends at `limit` or at the first
+ * delimiter line of any enclosing multipart (`stack`, innermost first).
+ */
+function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], depth: number, digest: boolean): Entity {
   const { buf, limits } = ctx;
   ctx.parts++;
-  const hb = readHeader(buf, start, end, limits.maxHeaderFields, limits.maxHeaderBytes);
+  // The header ends at the empty line, or where an enclosing delimiter cuts it short.
+  const hStop = findDelimiter(buf, start, limit, stack);
+  const hLimit = hStop === null ? limit : hStop.at;
+  const hb = readHeader(buf, start, hLimit, limits.maxHeaderFields, limits.maxHeaderBytes);
   const fields = hb.fields;
-  const bodyStart = hb.bodyStart;
+  let bodyStart = hb.bodyStart;
+  if (!hb.complete && hStop !== null) bodyStart = Math.max(start, beforeDelimiter(buf, hStop.at, start));
   let type = digest ? 'message' : 'text';
   let subtype = digest ? 'rfc822' : 'plain';
   let params: PartSummary['params'] = digest ? [] : [['charset', 'us-ascii']];
@@ -159,55 +196,76 @@ function parseEntity(ctx: Ctx, start: number, end: number, depth: number, digest
   const part: PartSummary = {
     headerStart: start,
     bodyStart,
-    end,
+    end: limit,
     type,
     subtype,
     params,
     id: rawValue(buf, fields, 'content-id'),
     description: rawValue(buf, fields, 'content-description'),
     encoding,
-    size: end - bodyStart,
+    size: 0,
     md5: rawValue(buf, fields, 'content-md5'),
     disposition,
     language: language === null || language.length === 0 ? null : language,
     location: location === null ? null : location.replace(/\s+/g, ''),
   };
+  let stop: Stop | null = null;
+  const endAt = (s: Stop | null): void => {
+    stop = s;
+    part.end = s === null ? limit : Math.max(bodyStart, beforeDelimiter(buf, s.at, bodyStart));
+  };
   if (type === 'multipart') {
     part.parts = [];
-    if (boundary !== null && boundary !== '' && boundary.length <= 200) {
-      if (depth >= limits.maxDepth || ctx.parts >= limits.maxParts) ctx.truncated = true;
-      else {
-        const ranges = splitMultipart(buf, bodyStart, end, boundary, limits.maxParts);
-        for (const [s, e] of ranges) {
-          if (ctx.parts >= limits.maxParts) {
-            ctx.truncated = true;
-            break;
-          }
-          part.parts.push(parseEntity(ctx, s, e, depth + 1, subtype === 'digest').part);
+    const usable = boundary !== null && boundary !== '' && boundary.length <= 200;
+    if (!usable || depth >= limits.maxDepth) {
+      if (usable) ctx.truncated = true;
+      endAt(findDelimiter(buf, bodyStart, limit, stack));
+    } else {
+      const own = Buffer.from(boundary!, 'utf8');
+      const inner = [own, ...stack];
+      let s = findDelimiter(buf, bodyStart, limit, inner);
+      // Each delimiter of ours opens a part, until the close delimiter.
+      while (s !== null && s.boundary === own && !s.close) {
+        const partStart = afterLine(buf, s.at, limit);
+        if (partStart >= limit) {
+          s = null;
+          break;
         }
+        if (ctx.parts >= limits.maxParts) {
+          ctx.truncated = true;
+          s = findDelimiter(buf, partStart, limit, stack);
+          break;
+        }
+        const child = parseEntity(ctx, partStart, limit, inner, depth + 1, subtype === 'digest');
+        part.parts.push(child.part);
+        s = child.stop;
       }
-    }
-  } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global')) {
-    part.lines = countLines(buf, bodyStart, end);
-    // RFC 2046 §5.2.1: only the identity encodings may wrap a message; an
-    // encoded one stays an opaque leaf.
-    if (isIdentityEncoding(encoding)) {
-      if (depth >= limits.maxDepth || ctx.parts >= limits.maxParts) ctx.truncated = true;
-      else {
-        const inner = parseEntity(ctx, bodyStart, end, depth + 1, false);
-        part.message = { envelope: envelopeOf(buf, inner.fields), body: inner.part };
+      if (s !== null && s.boundary === own && s.close) {
+        // The epilogue runs to the next enclosing delimiter.
+        s = findDelimiter(buf, afterLine(buf, s.at, limit), limit, stack);
       }
+      endAt(s);
     }
-  } else if (type === 'text') {
-    part.lines = countLines(buf, bodyStart, end);
+  } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding) && depth < limits.maxDepth && ctx.parts < limits.maxParts) {
+    // RFC 2046 §5.2.1: the body is a message; only the identity encodings
+    // may wrap one (an encoded one stays an opaque leaf).
+    const inner = parseEntity(ctx, bodyStart, limit, stack, depth + 1, false);
+    part.message = { envelope: envelopeOf(buf, inner.fields), body: inner.part };
+    stop = inner.stop;
+    part.end = inner.part.end;
+  } else {
+    if (type === 'multipart' || type === 'message') ctx.truncated ||= depth >= limits.maxDepth || ctx.parts >= limits.maxParts;
+    endAt(findDelimiter(buf, bodyStart, limit, stack));
   }
-  return { part, fields };
+  part.size = part.end - bodyStart;
+  if (type === 'text' || (type === 'message' && (subtype === 'rfc822' || subtype === 'global'))) part.lines = countLines(buf, bodyStart, part.end);
+  return { part, fields, stop };
 }
 
 /** Parse a whole message. Never throws; offsets are within [0, buf.length]. */
 export function parseMessage(buf: Uint8Array, limits: Partial<MimeLimits> = {}): ParsedMessage {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const ctx: Ctx = { buf: b, limits: { ...DEFAULT_MIME_LIMITS, ...limits }, parts: 0, truncated: false };
-  const { part, fields } = parseEntity(ctx, 0, buf.length, 0, false);
+  const { part, fields } = parseEntity(ctx, 0, b.length, [], 0, false);
   return { body: part, envelope: envelopeOf(b, fields), fields, truncated: ctx.truncated };
 }

@@ -8,7 +8,7 @@
 
 import { parseMessage } from './parse.ts';
 import { findField, fieldValue } from './header.ts';
-import { decodeEncodedWords } from './encoded-word.ts';
+import { decodeUnstructured } from './encoded-word.ts';
 import { addressListText } from './address.ts';
 import { parseDate, dateToEpochMs } from './date.ts';
 import type { MessageSummary, MimeLimits, SearchFields, Envelope } from './types.ts';
@@ -34,7 +34,7 @@ function searchFields(buf: Uint8Array, fields: HeaderField[], env: Envelope): Se
     to: list('to'),
     cc: list('cc'),
     bcc: list('bcc'),
-    subject: decodeEncodedWords(raw('subject') ?? ''),
+    subject: decodeUnstructured(raw('subject') ?? ''),
     date: d === null ? null : dateToEpochMs(d),
     sentDay: d === null ? null : `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`,
     messageId: raw('message-id'),

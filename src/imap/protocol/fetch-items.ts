@@ -17,10 +17,11 @@ export type SectionText = 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TE
 
 /**
  * RFC 9051 §9 section-spec: part numbers (section-part, possibly empty) and
- * an optional text specifier; `fields` (as sent) for HEADER.FIELDS[.NOT].
- * `BODY[]` is { part: [] }; `BODY[1.2.MIME]` is { part: [1, 2], text: 'MIME' }.
+ * a text specifier or null; `fields` (as sent) for HEADER.FIELDS[.NOT].
+ * `BODY[]` is { part: [], text: null }; `BODY[1.2.MIME]` is { part: [1, 2], text: 'MIME' }.
+ * Structurally the same as section.ts's SectionSpec, so it can be passed to fetchSection.
  */
-export type SectionSpec = { part: number[]; text?: SectionText; fields?: string[] };
+export type SectionSpec = { part: number[]; text: SectionText | null; fields?: string[] };
 
 /** RFC 9051 §9: "<" number "." nz-number ">" — offset and length in octets. */
 export type Partial = { offset: number; length: number };
@@ -130,7 +131,7 @@ function binaryPartOf(tokens: Token[]): number[] {
 
 /** RFC 9051 §9 section = "[" [section-spec] "]"; section-spec = section-msgtext / (section-part ["." section-text]). */
 export function sectionOf(tokens: Token[]): SectionSpec {
-  if (tokens.length === 0) return { part: [] };
+  if (tokens.length === 0) return { part: [], text: null };
   const head = tokens[0]!;
   if (head.type !== 'atom' && head.type !== 'number') fail('section: expected part numbers or HEADER, TEXT, MIME');
   const comps = String(head.value).split('.');
@@ -139,7 +140,7 @@ export function sectionOf(tokens: Token[]): SectionSpec {
   const part = partNumbers(comps.slice(0, k), 'section');
   const text = comps.slice(k).join('.').toUpperCase();
   if (comps.slice(k).some((x) => x.length === 0)) fail('section: empty component');
-  const spec: SectionSpec = { part };
+  const spec: SectionSpec = { part, text: null };
   if (text === '') {
     if (tokens.length > 1) fail('section: unexpected field list');
     return spec;

@@ -107,10 +107,17 @@ export function mailboxNameOut(name: string, opts: OutOptions = {}): string {
   return opts.utf8 ? name : encodeMailboxName(name);
 }
 
+/**
+ * An astring for a response: an atom when possible, but never an atom with "["
+ * (legal in an atom, yet parsers, ours included, read "x[" as a section opener).
+ */
+function astr(s: string, opts: OutOptions): string {
+  return s.includes('[') ? serializeString(s, { utf8: opts.utf8 ?? false }) : serializeAstring(s, { utf8: opts.utf8 ?? false });
+}
+
 /** A mailbox name as an astring; INBOX always as the atom INBOX. */
 function mailboxOut(name: string, opts: OutOptions): string {
-  const wire = mailboxNameOut(name, opts);
-  return serializeAstring(wire, { utf8: opts.utf8 ?? false });
+  return astr(mailboxNameOut(name, opts), opts);
 }
 
 export type ListEntry = {
@@ -221,11 +228,11 @@ export function namespaceLine(ns: { personal: readonly Namespace[]; other: reado
 export type QuotaResource = { name: string; usage: number; limit: number };
 /** RFC 9208 §5.1: `* QUOTA "" (STORAGE 10 512 MESSAGE 3 1000)`; STORAGE in units of 1024 octets. */
 export function quotaLine(root: string, resources: readonly QuotaResource[], opts: OutOptions = {}): string {
-  return `* QUOTA ${serializeAstring(root, { utf8: opts.utf8 ?? false })} (${resources.map((r) => `${r.name} ${r.usage} ${r.limit}`).join(' ')})${CRLF}`;
+  return `* QUOTA ${astr(root, opts)} (${resources.map((r) => `${r.name} ${r.usage} ${r.limit}`).join(' ')})${CRLF}`;
 }
 /** RFC 9208 §5.2: `* QUOTAROOT INBOX ""`. */
 export function quotaRootLine(mailbox: string, roots: readonly string[], opts: OutOptions = {}): string {
-  return `* QUOTAROOT ${mailboxOut(mailbox, opts)}${roots.map((r) => ' ' + serializeAstring(r, { utf8: opts.utf8 ?? false })).join('')}${CRLF}`;
+  return `* QUOTAROOT ${mailboxOut(mailbox, opts)}${roots.map((r) => ' ' + astr(r, opts)).join('')}${CRLF}`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { SenderAuth, resolverFor } from './sender-auth.ts';
 import { senderAuthHook } from './sender-auth-hook.ts';
 import type { PolicyHook } from './types.ts';
 
-export function policyFromConfig(config: Config, dns: DnsResolver, log: Logger, extra: readonly PolicyHook[] = []): PolicyPipeline {
+export function policyFromConfig(config: Config, dns: DnsResolver, log: Logger, extra: readonly PolicyHook[] = [], now?: () => Date): PolicyPipeline {
   const hooks: PolicyHook[] = [];
   const a = config.auth_checks;
   if (a.enabled) {
@@ -19,6 +19,7 @@ export function policyFromConfig(config: Config, dns: DnsResolver, log: Logger, 
       strict: a.strict,
       minRsaBits: a.min_rsa_bits,
       timeoutMs: a.timeout,
+      now,
     });
     hooks.push(senderAuthHook(auth, a));
   }

@@ -13,11 +13,22 @@
 // DNS timeout or server failure is `temperror` (RFC 7208 §2.6.6); what to do
 // with it is decided in dmarc-policy.ts, not here.
 import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { DnsError, type DnsResolver } from '../dns/resolver.ts';
 
 const require = createRequire(import.meta.url);
-// mailauth is CommonJS; loaded once, typed loosely and read only in this file.
-const mailauth = require('mailauth') as { authenticate: (msg: Buffer, opts: Record<string, unknown>) => Promise<MailauthResult> };
+// mailauth is CommonJS; its parts are loaded once, typed loosely and read only
+// in this file. We compose them as mailauth's own authenticate() does, so that
+// the clock can be injected (DKIM t=/x=, DESIGN convention 11) and each check
+// can be driven alone by the conformance harnesses.
+type Opts = Record<string, unknown>;
+type MDkim = NonNullable<MailauthResult['dkim']> & { headerFrom?: string[]; fromFields?: unknown; arc?: unknown };
+const { dkimVerify } = require('mailauth/lib/dkim/verify') as { dkimVerify: (msg: Buffer, o: Opts) => Promise<MDkim> };
+const { spf: spfVerify } = require('mailauth/lib/spf') as { spf: (o: Opts) => Promise<NonNullable<MailauthResult['spf']>> };
+const { arc: arcVerify } = require('mailauth/lib/arc') as { arc: (data: unknown, o: Opts) => Promise<NonNullable<MailauthResult['arc']>> };
+const { evaluateDmarc } = require('mailauth/lib/dmarc') as {
+  evaluateDmarc: (o: Opts) => Promise<{ response: MailauthResult['dmarc']; reason?: string; dkimAligned?: Set<string> }>;
+};
 
 /** What mailauth calls for each DNS question: node's `dns.promises.resolve` shape. */
 export type DnsLookup = (name: string, rrtype: string) => Promise<unknown>;
@@ -64,6 +75,8 @@ export interface SenderAuthOptions {
   /** RFC 7208 §4.6.4 limits. */
   maxDnsLookups?: number;
   maxVoidLookups?: number;
+  /** Clock for DKIM/ARC signature times (t=, x=). */
+  now?: () => Date;
 }
 
 export interface SenderAuthInput {
@@ -79,7 +92,79 @@ export class SenderAuth {
   readonly #o: Required<SenderAuthOptions>;
 
   constructor(o: SenderAuthOptions) {
-    this.#o = { strict: false, minRsaBits: 1024, timeoutMs: 30_000, maxDnsLookups: 10, maxVoidLookups: 2, ...o };
+    this.#o = { strict: false, minRsaBits: 1024, timeoutMs: 30_000, maxDnsLookups: 10, maxVoidLookups: 2, now: () => new Date(), ...o };
+  }
+
+  /** SPF alone (RFC 7208 §4 check_host for MAIL FROM, or HELO when it is `<>`). */
+  async checkSpf(input: Omit<SenderAuthInput, 'message'>): Promise<SenderAuthResult['spf']> {
+    return spfPart(await this.#spf(input), input);
+  }
+
+  /** DKIM signatures and the ARC chain of a message, without SPF or DMARC. */
+  async verifyDkim(message: Buffer): Promise<Pick<SenderAuthResult, 'dkim' | 'arc'>> {
+    const o = this.#o;
+    const d = await dkimVerify(message, { resolver: o.resolver, minBitLength: o.minRsaBits, strict: o.strict, curTime: o.now() });
+    const a = await arcVerify(d.arc, { resolver: o.resolver, minBitLength: o.minRsaBits, strict: o.strict });
+    const r = convert({ dkim: d, arc: a }, { message, clientIp: '', helo: null, mailFrom: null });
+    return { dkim: r.dkim, arc: r.arc };
+  }
+
+  #spf(input: Omit<SenderAuthInput, 'message'>): Promise<NonNullable<MailauthResult['spf']>> {
+    const o = this.#o;
+    // As mailauth's authenticate(): no HELO → the client IP, written as an address literal.
+    let helo = input.helo || input.clientIp;
+    if (isIP(helo)) helo = `[${helo}]`;
+    return spfVerify({
+      ip: input.clientIp,
+      helo,
+      // RFC 7208 §2.4: with the null reverse-path the HELO identity is checked ('' = null path for mailauth).
+      sender: input.mailFrom ?? '',
+      mta: o.authservId,
+      resolver: o.resolver,
+      strict: o.strict,
+      maxResolveCount: o.maxDnsLookups,
+      maxVoidCount: o.maxVoidLookups,
+      maxElapsedTime: o.timeoutMs,
+    });
+  }
+
+  /** DKIM (with ARC) → SPF → DMARC, as RFC 7489 §6.6.2 orders them. */
+  async #all(input: SenderAuthInput): Promise<MailauthResult> {
+    const o = this.#o;
+    const dkim = await dkimVerify(input.message, {
+      resolver: o.resolver,
+      sender: input.mailFrom ?? '',
+      minBitLength: o.minRsaBits,
+      strict: o.strict,
+      curTime: o.now(),
+    });
+    const spf = await this.#spf(input);
+    const arc = await arcVerify(dkim.arc, { resolver: o.resolver, minBitLength: o.minRsaBits, strict: o.strict, ip: input.clientIp });
+    let dmarc: MailauthResult['dmarc'] = false;
+    let dmarcSkipReason: string | undefined;
+    if (dkim.headerFrom) {
+      const ev = await evaluateDmarc({
+        headerFrom: dkim.headerFrom,
+        fromFields: dkim.fromFields,
+        // RFC 7489 §3.1.2: only a passing SPF identity can align.
+        spfDomains: spf && spf.status?.result === 'pass' && spf.domain ? [spf.domain] : [],
+        dkimDomains: (dkim.results ?? [])
+          .filter((r) => r.status?.result === 'pass')
+          .map((r) => ({ id: (r as { id?: string }).id, domain: r.signingDomain, aligned: r.status?.aligned, underSized: (r.status as { underSized?: unknown })?.underSized })),
+        arcResult: arc,
+        resolver: o.resolver,
+        strict: o.strict,
+      });
+      dmarc = ev.response;
+      dmarcSkipReason = ev.reason;
+      // As authenticate(): a passing signature is aligned exactly when DMARC found it aligned.
+      if (ev.dkimAligned && dmarc) {
+        for (const r of dkim.results ?? []) {
+          if (r.status?.result === 'pass') r.status.aligned = ev.dkimAligned.has(String(r.signingDomain ?? '').toLowerCase()) ? (r.signingDomain ?? false) : false;
+        }
+      }
+    }
+    return { dkim, spf, arc, dmarc, dmarcSkipReason };
   }
 
   async check(input: SenderAuthInput): Promise<SenderAuthResult> {
@@ -89,20 +174,7 @@ export class SenderAuth {
       timer = setTimeout(() => resolve(null), o.timeoutMs);
     });
     try {
-      const run = mailauth.authenticate(input.message, {
-        ip: input.clientIp,
-        helo: input.helo ?? undefined,
-        // RFC 7208 §2.4: with the null reverse-path the HELO identity is checked ('' = null path for mailauth).
-        sender: input.mailFrom ?? '',
-        mta: o.authservId,
-        resolver: o.resolver,
-        strict: o.strict,
-        minBitLength: o.minRsaBits,
-        maxResolveCount: o.maxDnsLookups,
-        maxVoidCount: o.maxVoidLookups,
-        maxElapsedTime: o.timeoutMs,
-        disableBimi: true,
-      });
+      const run = this.#all(input);
       const r = await Promise.race([run, deadline]);
       if (r === null) {
         run.catch(() => {}); // finishes in the background; its result is not used
@@ -147,7 +219,6 @@ function convert(r: MailauthResult, input: SenderAuthInput): SenderAuthResult {
   });
   if (dkim.length === 0) methods.push('dkim=none');
   const s = r.spf || null;
-  const spfResult = (SPF.includes(s?.status?.result ?? '') ? s!.status!.result : 'none') as SpfResult;
   if (s?.info) methods.push(s.info);
   const a = r.arc || null;
   const arcResult = (a?.status?.result ?? 'none') as ArcResult;
@@ -159,13 +230,7 @@ function convert(r: MailauthResult, input: SenderAuthInput): SenderAuthResult {
   const fromDomain = (dm?.status?.header?.from as string | undefined) ?? null;
   const policy = dm?.policy === 'reject' || dm?.policy === 'quarantine' || dm?.policy === 'none' ? dm.policy : null;
   const result: SenderAuthResult = {
-    spf: {
-      result: spfResult,
-      domain: s?.domain ?? '',
-      identity: input.mailFrom ? 'mailfrom' : 'helo',
-      explanation: s?.explanation ?? null,
-      comment: s?.status?.comment ?? '',
-    },
+    spf: spfPart(s, input),
     dkim,
     dmarc: {
       result: ((dm?.status?.result as DmarcResult | undefined) ?? 'none'),
@@ -187,6 +252,17 @@ function convert(r: MailauthResult, input: SenderAuthInput): SenderAuthResult {
   };
   result.summary = summarize(result);
   return result;
+}
+
+function spfPart(s: MailauthResult['spf'] | null | undefined, input: { mailFrom: string | null }): SenderAuthResult['spf'] {
+  const sp = s || null;
+  return {
+    result: (SPF.includes(sp?.status?.result ?? '') ? sp!.status!.result : 'none') as SpfResult,
+    domain: sp?.domain ?? '',
+    identity: input.mailFrom ? 'mailfrom' : 'helo',
+    explanation: sp?.explanation ?? null,
+    comment: sp?.status?.comment ?? '',
+  };
 }
 
 function timedOut(input: SenderAuthInput): SenderAuthResult {

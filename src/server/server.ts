@@ -130,7 +130,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     senderPolicy,
     isTrustedNetwork: (ip) => trusted.has(ip),
     // Ordered policy hooks (src/policy/): sender authentication, and later greylisting, spam …
-    policy: policyFromConfig(config, dns, log),
+    policy: policyFromConfig(config, dns, log, [], now),
   };
   const servers: SmtpServer[] = [];
   const imapServers: ImapServer[] = [];

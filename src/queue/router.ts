@@ -17,6 +17,7 @@ import type { IncomingMessage, RecipientDecision, SmtpBackend, TransactionInfo }
 import type { RecipientResolver } from './recipient-resolver.ts';
 import { newQueueId } from '../smtp/server/commands.ts';
 import type { FinalDeliveryNotice } from './notifier.ts';
+import { summarizeMessage, serializeSummary } from '../message/mime/summary.ts';
 
 /** Where one accepted RCPT goes: local accounts and/or remote addresses. */
 interface Target {
@@ -117,9 +118,12 @@ export class Router implements SmtpBackend {
     const signature = msg.user && this.#opts.dkimSign ? await this.#opts.dkimSign(msg) : '';
     const head = Buffer.from(`Return-Path: <${sender}>\r\n` + signature + msg.traceHeader, 'utf8');
     try {
+      const content = [head, ...msg.content];
       await this.#store.deliver({
-        content: [head, ...msg.content],
+        content,
         internalDate: msg.receivedAt,
+        // The MIME summary IMAP needs (ENVELOPE, BODYSTRUCTURE, SEARCH fields), parsed once per message.
+        meta: accounts.length > 0 ? serializeSummary(summarizeMessage(Buffer.concat(content))) : undefined,
         recipients: accounts.map((a) => (mailboxOf.has(a.id) ? { accountId: a.id, mailbox: mailboxOf.get(a.id) } : { accountId: a.id })),
         outbound: remote.size > 0 ? {
           queueId: msg.queueId,
@@ -186,6 +190,7 @@ export class Router implements SmtpBackend {
     await this.#store.deliver({
       content: [head, content],
       internalDate: now,
+      meta: local.length > 0 ? serializeSummary(summarizeMessage(Buffer.concat([head, content]))) : undefined,
       recipients: local,
       outbound: remote.length > 0 && this.#opts.onQueued
         ? { queueId, sender: '', recipients: remote.map((address) => ({ address })), smtputf8: /[^\x00-\x7f]/.test(to), eightBit: true, notBefore: now }

@@ -156,7 +156,7 @@ export async function fetch(s: ImapSession, _tag: string, a: Args, uid: boolean)
       const sum = sums.get(m.blobId) ?? null;
       const out = buildItems(m, items, sum, content, q, { uid, condstore: condstore || changedSince !== null, flagsChanged: flagsChanged.has(m.uid) });
       if (out === 'unknown-cte') return no('FETCH: unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
-      s.write(fetchLine(seq, out));
+      s.write(fetchLineLiterals(seq, out));
       await s.flushIfLarge();
     }
   }
@@ -238,4 +238,33 @@ function buildItems(
   if (o.flagsChanged && !has('FLAGS')) out.push({ item: 'FLAGS', flags: m.flags });
   if (o.condstore && !has('MODSEQ')) out.push({ item: 'MODSEQ', value: m.modseq });
   return out;
+}
+
+/** fetchLine, except that message data always goes out as a literal (never a
+ * quoted string), as Dovecot does: some clients (imapflow) read body data only
+ * from literals. BINARY data with NUL uses literal8 (RFC 3516 §4.3). */
+function fetchLineLiterals(seq: number, items: FetchResponseItem[]): Buffer {
+  const parts: Buffer[] = [];
+  const plain: FetchResponseItem[] = [];
+  let ok = true;
+  for (const it of items) if ((it.item === 'BODY[]' || it.item === 'BINARY[]' || it.item.startsWith('RFC822') && it.item !== 'RFC822.SIZE') && 'data' in it && it.data !== null) ok = false;
+  if (ok) return fetchLine(seq, items);
+  parts.push(Buffer.from(`* ${seq} FETCH (`, 'latin1'));
+  items.forEach((it, i) => {
+    if (i > 0) parts.push(Buffer.from(' '));
+    if ((it.item === 'BODY[]' || it.item === 'BINARY[]' || it.item === 'RFC822' || it.item === 'RFC822.HEADER' || it.item === 'RFC822.TEXT') && it.data !== null) {
+      const data = Buffer.from(it.data.buffer, it.data.byteOffset, it.data.byteLength);
+      const name = 'name' in it ? it.name : it.item;
+      const eight = it.item === 'BINARY[]' && data.includes(0) ? '~' : '';
+      parts.push(Buffer.from(`${name} ${eight}{${data.length}}\r\n`, 'latin1'), data);
+    } else {
+      // One item through the shared serializer: strip its "* n FETCH (" and ")\r\n".
+      const one = fetchLine(seq, [it]);
+      const head = `* ${seq} FETCH (`.length;
+      parts.push(one.subarray(head, one.length - 3));
+    }
+  });
+  parts.push(Buffer.from(')\r\n'));
+  void plain;
+  return Buffer.concat(parts);
 }

@@ -11,6 +11,7 @@ import type { ValueType } from './values.ts';
 import { dnsServerList } from './dns-servers.ts';
 import { networkList } from './network-list.ts';
 import { durationList } from './duration-list.ts';
+import { points, zoneList } from './abuse-values.ts';
 import { domainList } from './domain-list.ts';
 import { anyText, boolean, certificateList, cipherList, delimiters, duration, hostName, listenAddress, oneOf, optionalHostName, optionalHostPort, size, text, wholeNumber } from './values.ts';
 
@@ -94,6 +95,39 @@ export const SECTIONS: readonly SchemaSection[] = [
   },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
   { name: 'imap', doc: ['IMAP sessions (RFC 9051): limits on commands and the autologout timer.'] },
+  {
+    name: 'greylist',
+    doc: [
+      'Greylisting (RFC 6647): the first attempt of an unknown (client network, sender,',
+      'recipient) triplet from a stranger on port 25 gets "450 4.7.1 Try again later".',
+      'Real mail servers retry; many spam senders do not. It delays first mail, so it is off by default.',
+    ],
+  },
+  {
+    name: 'rate_limit',
+    doc: [
+      'Sending rate limits. Over a limit, MAIL or RCPT gets "450 4.7.1 Too many messages, slow down"',
+      '(mail already accepted is never dropped); a connection flood gets "421 4.7.0" and is closed.',
+      'Concurrent connections per IP are limits.connections_per_ip. Per-account overrides:',
+      '`mailroom spam ratelimit ADDRESS MESSAGES_PER_HOUR RECIPIENTS_PER_DAY`.',
+    ],
+  },
+  {
+    name: 'dnsbl',
+    doc: [
+      'DNS blocklists and allowlists (RFC 5782), checked for clients on port 25 when they connect,',
+      'and URI blocklists for the links in a message. Each zone is "zone:reject" (refuse with',
+      '"554 5.7.1" and the list\'s reason), "zone:score=N" (add N spam points) or "zone:allow".',
+    ],
+  },
+  {
+    name: 'spam',
+    doc: [
+      'The spam filter: explainable rules plus a classifier that learns from users (moving a',
+      'message into Junk over IMAP teaches it spam, out of Junk ham). Every scored message gets',
+      'X-Spam-Score and X-Spam-Status headers naming the rules that fired and their points.',
+    ],
+  },
 ];
 
 export const SCHEMA = [
@@ -576,6 +610,133 @@ export const SCHEMA = [
     type: duration({ min: 1 }),
     default: '1m',
     doc: 'How long an IMAP session that has not logged in may wait for a command before "* BYE".',
+  },
+  {
+    path: 'greylist.enabled',
+    type: boolean(),
+    default: false,
+    doc: 'Greylist unknown triplets from unauthenticated clients on port 25.',
+  },
+  {
+    path: 'greylist.delay',
+    type: duration({ min: 0 }),
+    default: '5m',
+    doc: 'How long a client must wait before its retry is accepted.',
+  },
+  {
+    path: 'greylist.window',
+    type: duration({ min: 1 }),
+    default: '24h',
+    doc: 'How long after the first attempt a retry is still accepted; later, greylisting starts over.',
+  },
+  {
+    path: 'greylist.expiry',
+    type: duration({ min: 1 }),
+    default: '30d',
+    doc: 'How long a triplet that passed is remembered after it was last seen.',
+  },
+  {
+    path: 'greylist.whitelist_after',
+    type: wholeNumber({ min: 0 }),
+    default: 5,
+    doc: 'Triplets a client network must pass before it is no longer greylisted at all; 0 = never.',
+  },
+  {
+    path: 'greylist.skip_spf_known_good',
+    type: boolean(),
+    default: true,
+    doc: 'Do not greylist mail whose SPF passes for a sender domain the spam filter knows as a good sender.',
+  },
+  {
+    path: 'rate_limit.enabled',
+    type: boolean(),
+    default: true,
+    doc: 'Apply the rate limits below.',
+  },
+  {
+    path: 'rate_limit.ip_connections_per_minute',
+    type: wholeNumber({ min: 1 }),
+    default: 60,
+    doc: 'Connections one client IP (IPv6: its /64) may open per minute before getting "421 4.7.0".',
+  },
+  {
+    path: 'rate_limit.ip_messages_per_hour',
+    type: wholeNumber({ min: 1 }),
+    default: 200,
+    doc: 'Messages per hour from one client IP that did not log in (port 25).',
+  },
+  {
+    path: 'rate_limit.ip_recipients_per_hour',
+    type: wholeNumber({ min: 1 }),
+    default: 1000,
+    doc: 'Recipients per hour from one client IP that did not log in.',
+  },
+  {
+    path: 'rate_limit.account_messages_per_hour',
+    type: wholeNumber({ min: 1 }),
+    default: 100,
+    doc: 'Messages one logged-in account may send per hour (a person sends far fewer; a spam run far more).',
+  },
+  {
+    path: 'rate_limit.account_recipients_per_day',
+    type: wholeNumber({ min: 1 }),
+    default: 1000,
+    doc: 'Recipients one logged-in account may address per day.',
+  },
+  {
+    path: 'dnsbl.enabled',
+    type: boolean(),
+    default: true,
+    doc: 'Look clients and links up in the zones below (nothing happens while they are empty).',
+  },
+  {
+    path: 'dnsbl.zones',
+    type: zoneList('reject'),
+    default: [],
+    doc: 'Blocklists for the client IP, e.g. ["zen.spamhaus.org:reject", "bl.spamcop.net:score=3"].',
+    notes: ['Public blocklists often refuse queries from big public resolvers: use your own resolver ([dns] servers).'],
+  },
+  {
+    path: 'dnsbl.allow_zones',
+    type: zoneList('allow'),
+    default: [],
+    doc: 'Allowlists (DNSWL): a listed client is never refused by a blocklist and gets -1 point (or "zone:allow=-N").',
+  },
+  {
+    path: 'dnsbl.uri_zones',
+    type: zoneList('score'),
+    default: [],
+    doc: 'URI blocklists for link domains in the body, e.g. ["multi.surbl.org:score=4"] (bare: 3 points).',
+  },
+  {
+    path: 'spam.enabled',
+    type: boolean(),
+    default: true,
+    doc: 'Score inbound mail from strangers (logged-in users and trusted networks are not scored).',
+  },
+  {
+    path: 'spam.junk_threshold',
+    type: points(0),
+    default: 5,
+    doc: 'A score at or above this delivers the message to the recipient\'s Junk folder.',
+  },
+  {
+    path: 'spam.reject_threshold',
+    type: points(0),
+    default: 15,
+    doc: 'A score at or above this (for every recipient) refuses the message at the end of DATA with "550 5.7.1".',
+  },
+  {
+    path: 'spam.bayes_min_messages',
+    type: wholeNumber({ min: 0 }),
+    default: 20,
+    doc: 'Messages the classifier must have learnt (spam and ham, global plus the user\'s) before its verdict counts.',
+  },
+  {
+    path: 'spam.junk_folder',
+    type: text('a mailbox name'),
+    default: 'Junk',
+    doc: 'Mailbox that receives spam (the account\'s \\Junk mailbox is called Junk).',
   },
 ] as const satisfies readonly SchemaEntry<any>[];
 

@@ -2,6 +2,8 @@
 // Sizes are in bytes and durations in milliseconds after validation; the TOML
 // file may write them as "50M" / "5m" (see schema.ts for every key and its doc).
 
+import type { ZoneSpec } from './abuse-values.ts';
+
 /** Every listener role, in the order they are started and shown. Adding a
  * role here (e.g. 'imap') makes the compile-time check in schema.ts ask for
  * its `listen.<role>` key. */
@@ -161,5 +163,41 @@ export interface Config {
     autologout: number;
     /** How long a session that has not logged in may wait for a command. */
     login_timeout: number;
+  };
+  /** Greylisting of unknown (network, sender, recipient) triplets (issue 8, RFC 6647). */
+  greylist: {
+    enabled: boolean;
+    /** ms a retry must wait. */
+    delay: number;
+    /** ms after the first attempt within which the retry must come. */
+    window: number;
+    /** ms a passed triplet is remembered after it was last seen. */
+    expiry: number;
+    whitelist_after: number;
+    skip_spf_known_good: boolean;
+  };
+  /** Sending rate limits per client IP and per account (issue 8). */
+  rate_limit: {
+    enabled: boolean;
+    ip_connections_per_minute: number;
+    ip_messages_per_hour: number;
+    ip_recipients_per_hour: number;
+    account_messages_per_hour: number;
+    account_recipients_per_day: number;
+  };
+  /** DNS block- and allowlists (RFC 5782) at connect, and URI blocklists for links. */
+  dnsbl: {
+    enabled: boolean;
+    zones: ZoneSpec[];
+    allow_zones: ZoneSpec[];
+    uri_zones: ZoneSpec[];
+  };
+  /** The spam filter: rules, classifier, Junk and reject thresholds. */
+  spam: {
+    enabled: boolean;
+    junk_threshold: number;
+    reject_threshold: number;
+    bayes_min_messages: number;
+    junk_folder: string;
   };
 }

@@ -6,6 +6,7 @@
 
 import type { MailboxStore } from './mailbox-store.ts';
 import type { DkimKeyStore } from './dkim-keys.ts';
+import type { AbuseStore } from './abuse-store.ts';
 
 export interface Domain {
   name: string; // lower-case ASCII (IDNs as A-labels)
@@ -226,7 +227,7 @@ export class StoreError extends Error {
   }
 }
 
-export interface Store extends MailboxStore, DkimKeyStore {
+export interface Store extends MailboxStore, DkimKeyStore, AbuseStore {
   // Domains
   addDomain(name: string): Promise<Domain>; // StoreError('exists')
   removeDomain(name: string): Promise<void>; // StoreError('not_found'); also removes its accounts and aliases

@@ -149,10 +149,18 @@ export const R = {
   internalError: fixed(421, '4.3.0', 'Internal error, closing connection'),
   tooManyJunkCommands: fixed(421, '4.7.0', 'Too many errors, closing connection'),
   rateLimited: fixed(421, '4.7.0', 'Too many messages, try again later'),
+  /** Abuse defences (issue 8): a client IP opening connections too fast. */
+  connectionRateExceeded: fixed(421, '4.7.0', 'Too many connections from your address, try again later'),
+  /** A DNS blocklist lists the client (RFC 5782 §2.1); `text` is the list's TXT reason. */
+  dnsblListed: (text: string): Reply => reply(554, '5.7.1', text),
 
   // Transient failures of one command or transaction.
   tempFailure: fixed(451, '4.3.0', 'Temporary failure, please try again later'),
   greylisted: fixed(451, '4.7.1', 'Greylisted, please try again later'),
+  /** RFC 6647 §2.1: greylisting defers an unknown (network, sender, recipient) triplet at RCPT. */
+  greylistTryLater: fixed(450, '4.7.1', 'Try again later'),
+  /** A sending rate limit (per account or per client IP) was reached; mail already accepted is kept. */
+  slowDown: fixed(450, '4.7.1', 'Too many messages, slow down'),
   diskFull: fixed(452, '4.3.1', 'Insufficient system storage'),
   // RFC 5321 §4.5.3.1.10: too many recipients is 452, the client retries the rest.
   tooManyRecipients: fixed(452, '4.5.3', 'Too many recipients'),
@@ -161,6 +169,8 @@ export const R = {
   unknownUser: fixed(550, '5.1.1', 'No such user here'),
   relayDenied: fixed(554, '5.7.1', 'Relay access denied'),
   senderRejected: fixed(550, '5.7.1', 'Sender rejected'),
+  /** The spam score reached spam.reject_threshold at the end of DATA; nothing was stored. */
+  spamRejected: fixed(550, '5.7.1', 'Message rejected as spam'),
   overQuota: fixed(552, '5.2.2', 'Mailbox full'),
   // RFC 1870 §6: the declared or actual size exceeds the fixed limit.
   messageTooLarge: fixed(552, '5.3.4', 'Message size exceeds fixed limit'),

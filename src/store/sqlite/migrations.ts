@@ -8,6 +8,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreError } from '../store.ts';
 import { MIGRATION_V5_DKIM } from './migration-v5-dkim.ts';
+import { migrateV6Abuse } from './migration-v6-abuse.ts';
 
 export interface Migration {
   version: number;
@@ -183,6 +184,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'outbound queue', up: (db) => db.exec(V3) },
   { version: 4, name: 'mailboxes: message meta, expunged UIDs, modseq index', up: (db) => db.exec(V4) },
   MIGRATION_V5_DKIM,
+  { version: 6, name: 'abuse defences: greylist, rate counters, spam classifier, sender lists', up: migrateV6Abuse },
 ];
 
 export function schemaVersion(db: DatabaseSync): number {

@@ -85,6 +85,8 @@ import {
 } from './rows.ts';
 import { withReadTransaction, withTransaction } from './tx.ts';
 import * as creds from './credentials.ts';
+import { SqliteAbuseStore } from './abuse-sqlite.ts';
+import type { GreylistEntry, GreylistKey, RateOverride, SenderRule, SpamLabel, TokenCounts } from '../abuse-store.ts';
 import * as dkim from './dkim-keys.ts';
 import type { DkimKey, DkimScheduleChange, DkimSupersede, NewDkimKey } from '../dkim-keys.ts';
 
@@ -171,6 +173,8 @@ export class SqliteStore implements Store {
   readonly #now: () => Date;
   readonly #committer: GroupCommitter<WriteJob, unknown>;
   readonly #creds: creds.CredentialsDb;
+  /** Greylist, rate counters, spam tokens, sender lists (abuse-sqlite.ts): own connection, synchronous=NORMAL. */
+  readonly #abuse: SqliteAbuseStore;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #watchers = new Map<number, Set<MailboxListener>>();
   #closed = false;
@@ -184,6 +188,7 @@ export class SqliteStore implements Store {
     this.#writer = writer;
     this.#st = prepareStatements(db);
     this.#creds = { db, st: this.#st, nowMs: () => this.#nowMs() };
+    this.#abuse = new SqliteAbuseStore(() => openConnection(join(opts.dataDir, 'mailroom.db'), opts.busyTimeoutMs ?? 10_000));
     // One batch at a time goes to the worker; the next one gathers meanwhile.
     this.#committer = new GroupCommitter(
       (jobs): Promise<Outcome<unknown>[]> => writer.run(jobs, this.#nowMs()),
@@ -834,9 +839,28 @@ export class SqliteStore implements Store {
     });
   }
 
+  // Abuse defences (store/abuse-store.ts), delegated to abuse-sqlite.ts
+
+  getGreylist(key: GreylistKey): Promise<GreylistEntry | null> { return this.#abuse.getGreylist(key); }
+  putGreylist(entry: GreylistEntry): Promise<void> { return this.#abuse.putGreylist(entry); }
+  countGreylistPassed(network: string, sinceMs: number): Promise<number> { return this.#abuse.countGreylistPassed(network, sinceMs); }
+  purgeGreylist(beforeMs: number): Promise<number> { return this.#abuse.purgeGreylist(beforeMs); }
+  addToCounter(key: string, windowStartMs: number, by: number, expiresAtMs: number): Promise<number> { return this.#abuse.addToCounter(key, windowStartMs, by, expiresAtMs); }
+  getCounter(key: string, windowStartMs: number): Promise<number> { return this.#abuse.getCounter(key, windowStartMs); }
+  purgeCounters(beforeMs: number): Promise<number> { return this.#abuse.purgeCounters(beforeMs); }
+  setRateOverride(accountId: number, o: RateOverride | null): Promise<void> { return this.#abuse.setRateOverride(accountId, o); }
+  getRateOverride(accountId: number): Promise<RateOverride | null> { return this.#abuse.getRateOverride(accountId); }
+  getSpamTokens(scope: number, tokens: readonly string[]): Promise<Map<string, TokenCounts>> { return this.#abuse.getSpamTokens(scope, tokens); }
+  getSpamTotals(scope: number): Promise<TokenCounts> { return this.#abuse.getSpamTotals(scope); }
+  trainSpam(scope: number, messageKey: string, tokens: readonly string[], label: SpamLabel, atMs: number): Promise<boolean> { return this.#abuse.trainSpam(scope, messageKey, tokens, label, atMs); }
+  addSenderRule(rule: SenderRule): Promise<void> { return this.#abuse.addSenderRule(rule); }
+  removeSenderRule(accountId: number, pattern: string): Promise<boolean> { return this.#abuse.removeSenderRule(accountId, pattern); }
+  listSenderRules(accountId: number): Promise<SenderRule[]> { return this.#abuse.listSenderRules(accountId); }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abuse.close();
     await Promise.allSettled([...this.#inflight]);
     await this.#committer.drain();
     await this.#writer.close();

@@ -1,0 +1,146 @@
+// The spam score of a message: the explainable rules (rules.ts), the
+// classifier's verdict as a BAYES_* rule (global counts, plus each
+// recipient's own), sender reputation from the classifier's counts, and each
+// recipient's allow/block lists. Returns a shared score (what the headers
+// show and the reject decision uses) and one per recipient account (which
+// decides its folder). The store is read, never written, here.
+
+import type { AbuseStore, SenderRule, TokenCounts } from '../store/abuse-store.ts';
+import { classify, mergeCounts } from './classifier.ts';
+import { header, viewMessage, type MessageView } from './message-view.ts';
+import { evaluateRules, type AuthResults, type RuleHit } from './rules.ts';
+import { addressDomain, tokenize } from './tokenizer.ts';
+import { baseDomain } from './urls.ts';
+
+export interface SpamFilterOptions {
+  store: AbuseStore;
+  /** Trained messages (spam + ham, global plus the user's) needed before the classifier counts. */
+  bayesMinMessages: number;
+}
+
+export interface ScoreInput {
+  content: Buffer;
+  envelopeFrom: string | null;
+  auth?: AuthResults;
+  now: Date;
+  /** Rules other hooks already scored (DNSBL, URI blocklists, …). */
+  extraHits?: RuleHit[];
+  /** Recipient accounts (per-user classifier and lists). */
+  accountIds: readonly number[];
+}
+
+export interface ScoreResult {
+  score: number;
+  hits: RuleHit[];
+}
+
+export interface SpamScore {
+  /** Rules + global classifier + extra hits. */
+  shared: ScoreResult;
+  perAccount: Map<number, ScoreResult>;
+  /** For the URI lookups and tests. */
+  view: MessageView;
+  tokens: string[];
+  probability: number | null;
+}
+
+/** BAYES_* bands: the classifier's probability turned into points. */
+export function bayesRule(p: number): RuleHit {
+  const pct = (p * 100).toFixed(1);
+  const band = (name: string, points: number): RuleHit => ({ name, points, reason: `classifier: spam probability ${pct}%` });
+  if (p >= 0.99) return band('BAYES_99', 4.0);
+  if (p >= 0.95) return band('BAYES_95', 3.0);
+  if (p >= 0.8) return band('BAYES_80', 2.0);
+  if (p >= 0.6) return band('BAYES_60', 1.0);
+  if (p <= 0.01) return band('BAYES_00', -2.5);
+  if (p <= 0.05) return band('BAYES_05', -1.5);
+  if (p <= 0.2) return band('BAYES_20', -0.5);
+  return band('BAYES_50', 0);
+}
+
+export const LIST_POINTS = { USER_ALLOWLIST: -100, USER_BLOCKLIST: 100 } as const;
+
+/** Does a sender rule pattern (`user@domain` or `@domain`) match an address? `@domain` also matches subdomains. */
+export function matchesSender(pattern: string, address: string): boolean {
+  const a = address.toLowerCase();
+  const p = pattern.toLowerCase();
+  if (!p.startsWith('@')) return a === p;
+  const domain = a.slice(a.lastIndexOf('@') + 1);
+  const d = p.slice(1);
+  return domain === d || domain.endsWith('.' + d);
+}
+
+/** Block wins over allow when both match (a blocked sender stays blocked). */
+export function listHit(rules: readonly SenderRule[], senders: readonly string[]): RuleHit | null {
+  const match = (action: 'allow' | 'block') => rules.find((r) => r.action === action && senders.some((s) => matchesSender(r.pattern, s)));
+  const block = match('block');
+  if (block) return { name: 'USER_BLOCKLIST', points: LIST_POINTS.USER_BLOCKLIST, reason: `sender matches block list entry ${block.pattern}` };
+  const allow = match('allow');
+  if (allow) return { name: 'USER_ALLOWLIST', points: LIST_POINTS.USER_ALLOWLIST, reason: `sender matches allow list entry ${allow.pattern}` };
+  return null;
+}
+
+function reputation(counts: ReadonlyMap<string, TokenCounts>, fromToken: string | null): RuleHit | null {
+  if (!fromToken) return null;
+  const c = counts.get(fromToken);
+  if (!c) return null;
+  if (c.spam >= 3 && c.spam > 4 * c.ham) return { name: 'SENDER_BAD_REPUTATION', points: 1.5, reason: `${c.spam} spam and ${c.ham} ham learnt from ${fromToken.slice(5)}` };
+  if (c.ham >= 3 && c.ham > 4 * c.spam) return { name: 'SENDER_GOOD_REPUTATION', points: -1.0, reason: `${c.ham} ham and ${c.spam} spam learnt from ${fromToken.slice(5)}` };
+  return null;
+}
+
+function total(hits: readonly RuleHit[]): number {
+  return Math.round(hits.reduce((s, h) => s + h.points, 0) * 100) / 100;
+}
+
+/** The address in a From field (`Name <a@b>` → a@b), lower-case, or null. */
+export function fromAddress(value: string | undefined): string | null {
+  if (!value) return null;
+  const m = /<([^<>\s]+@[^<>\s]+)>/.exec(value) ?? /([^\s<>"',;:]+@[^\s<>"',;:]+)/.exec(value);
+  return m ? m[1].toLowerCase() : null;
+}
+
+export class SpamFilter {
+  readonly #o: SpamFilterOptions;
+
+  constructor(o: SpamFilterOptions) {
+    this.#o = o;
+  }
+
+  async score(input: ScoreInput): Promise<SpamScore> {
+    const store = this.#o.store;
+    const view = viewMessage(input.content);
+    const tokens = tokenize(view);
+    const ruleHits = [...evaluateRules({ view, envelopeFrom: input.envelopeFrom, auth: input.auth, now: input.now }), ...(input.extraHits ?? [])];
+    const [gCounts, gTotals] = await Promise.all([store.getSpamTokens(0, tokens), store.getSpamTotals(0)]);
+    const fromDomain = addressDomain(header(view, 'from'));
+    const fromToken = fromDomain ? 'from:' + baseDomain(fromDomain) : null;
+    const bayes = (counts: ReadonlyMap<string, TokenCounts>, totals: TokenCounts) => {
+      if (totals.spam + totals.ham < this.#o.bayesMinMessages || totals.spam === 0 && totals.ham === 0) return null;
+      return classify(tokens, counts, totals).probability;
+    };
+    const withModel = (base: RuleHit[], counts: ReadonlyMap<string, TokenCounts>, totals: TokenCounts) => {
+      const hits = base.slice();
+      const p = bayes(counts, totals);
+      if (p !== null) hits.push(bayesRule(p));
+      const rep = reputation(counts, fromToken);
+      if (rep) hits.push(rep);
+      return { hits, p };
+    };
+    const shared = withModel(ruleHits, gCounts, gTotals);
+    const senders = [input.envelopeFrom, fromAddress(header(view, 'from'))].filter((s): s is string => !!s);
+    const globalRules = await store.listSenderRules(0);
+    const perAccount = new Map<number, ScoreResult>();
+    for (const id of new Set(input.accountIds)) {
+      const [uCounts, uTotals, uRules] = await Promise.all([store.getSpamTokens(id, tokens), store.getSpamTotals(id), store.listSenderRules(id)]);
+      const counts = uTotals.spam + uTotals.ham > 0 ? mergeCounts(gCounts, uCounts) : gCounts;
+      const totals = { spam: gTotals.spam + uTotals.spam, ham: gTotals.ham + uTotals.ham };
+      const { hits } = withModel(ruleHits, counts, totals);
+      // The user's own list first; the global list (account 0) applies when the user has no matching entry.
+      const list = listHit(uRules, senders) ?? listHit(globalRules, senders);
+      if (list) hits.push(list);
+      perAccount.set(id, { score: total(hits), hits });
+    }
+    return { shared: { score: total(shared.hits), hits: shared.hits }, perAccount, view, tokens, probability: shared.p };
+  }
+}

@@ -1,0 +1,46 @@
+// The classifier's features: words of the subject and visible body text
+// (lower-cased, 3–20 characters), plus marked tokens for the sender's domain,
+// link hosts and a few header traits. Pure and bounded: at most MAX_TOKENS
+// distinct tokens, each at most 40 characters, so the store lookup per
+// message is one bounded query. Same input, same tokens, in first-seen order.
+
+import { header, visibleText, type MessageView } from './message-view.ts';
+import { baseDomain, extractLinks } from './urls.ts';
+
+export const MAX_TOKENS = 1000;
+const MAX_TOKEN_LENGTH = 40;
+const WORD = /[\p{L}\p{N}$€£%'-]+/gu;
+
+function words(text: string, prefix: string, out: Set<string>): void {
+  for (const m of text.toLowerCase().matchAll(WORD)) {
+    if (out.size >= MAX_TOKENS) return;
+    const w = m[0].replace(/^['-]+|['-]+$/g, '');
+    if (w.length < 3 || w.length > 20) continue;
+    // Long digit runs (order numbers, dates) say nothing general.
+    if (/^\d{5,}$/.test(w)) continue;
+    out.add(prefix + w);
+  }
+}
+
+function add(out: Set<string>, t: string): void {
+  if (out.size < MAX_TOKENS) out.add(t.slice(0, MAX_TOKEN_LENGTH));
+}
+
+/** Domain of an address in a header or envelope (`Name <a@b.example>` → b.example). */
+export function addressDomain(value: string | undefined | null): string | null {
+  if (!value) return null;
+  const m = /@([a-z0-9.-]+\.[a-z0-9-]+)\s*>?\s*$/i.exec(value.trim()) ?? /@([a-z0-9.-]+\.[a-z0-9-]+)/i.exec(value);
+  return m ? m[1].toLowerCase().replace(/\.$/, '') : null;
+}
+
+export function tokenize(v: MessageView): string[] {
+  const out = new Set<string>();
+  const fromDomain = addressDomain(header(v, 'from'));
+  if (fromDomain) add(out, 'from:' + baseDomain(fromDomain));
+  words(header(v, 'subject') ?? '', 'subject:', out);
+  for (const l of extractLinks(v)) if (l.host) add(out, 'url:' + baseDomain(l.host));
+  if (v.html.length > 0 && v.text.length === 0) add(out, 'trait:html-only');
+  if (v.otherParts > 0) add(out, 'trait:attachment');
+  words(visibleText(v), '', out);
+  return [...out];
+}

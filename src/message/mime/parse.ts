@@ -180,6 +180,9 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
       subtype = ct.subtype;
       params = ct.params;
       for (const [n, v] of ct.params) if (n === 'boundary') boundary = v;
+      // RFC 2045 §5.2 / RFC 2046 §4.1.2: text without a charset is us-ascii;
+      // BODYSTRUCTURE says so explicitly (as Dovecot does).
+      if (type === 'text' && !params.some(([n]) => n === 'charset' || n === 'charset*')) params = [['charset', 'us-ascii'], ...params];
     }
   }
   const cte = rawValue(buf, fields, 'content-transfer-encoding');

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { serializeBodyStructure } from './body-structure.ts';
+import { summarizeMessage } from '../../message/mime/summary.ts';
+import { SAMPLE, SAMPLE_MESSAGE } from '../../message/mime/testing.ts';
+import { CommandReader } from './tokenizer.ts';
+
+const lf = (s: string) => (s.match(/\n/g) ?? []).length;
+
+test('sample: BODYSTRUCTURE byte-exact (RFC 9051 §7.5.2)', () => {
+  const s = summarizeMessage(Buffer.from(SAMPLE_MESSAGE));
+  const inner = SAMPLE.innerMessage;
+  const innerEnvelope = '(NIL "inner" ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) NIL NIL NIL NIL NIL)';
+  const expected =
+    '(' +
+    '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 2 NIL NIL NIL NIL)' +
+    `("message" "rfc822" NIL NIL NIL "7BIT" ${inner.length} ${innerEnvelope} ` +
+    '(("text" "plain" ("charset" "us-ascii") NIL NIL "QUOTED-PRINTABLE" 9 1 NIL NIL NIL NIL)' +
+    '("text" "html" ("charset" "utf-8") NIL NIL "7BIT" 9 1 NIL NIL NIL NIL)' +
+    ' "alternative" ("boundary" "inner") NIL NIL NIL)' +
+    ` ${lf(inner) + 1} NIL NIL NIL NIL)` +
+    `("application" "octet-stream" ("name" "a.bin") "<part3@example.com>" "some bytes" "BASE64" ${SAMPLE.part3Body.length} NIL ("attachment" ("filename" "a.bin")) ("en" "de") "http://example.com/a.bin")` +
+    ' "mixed" ("boundary" "outer") NIL NIL NIL)';
+  assert.equal(serializeBodyStructure(s.body, { extensible: true }), expected);
+});
+
+test('sample: BODY (non-extensible) has no extension data', () => {
+  const s = summarizeMessage(Buffer.from(SAMPLE_MESSAGE));
+  const inner = SAMPLE.innerMessage;
+  const innerEnvelope = '(NIL "inner" ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) NIL NIL NIL NIL NIL)';
+  const expected =
+    '(' +
+    '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 2)' +
+    `("message" "rfc822" NIL NIL NIL "7BIT" ${inner.length} ${innerEnvelope} ` +
+    '(("text" "plain" ("charset" "us-ascii") NIL NIL "QUOTED-PRINTABLE" 9 1)("text" "html" ("charset" "utf-8") NIL NIL "7BIT" 9 1) "alternative")' +
+    ` ${lf(inner) + 1})` +
+    `("application" "octet-stream" ("name" "a.bin") "<part3@example.com>" "some bytes" "BASE64" ${SAMPLE.part3Body.length})` +
+    ' "mixed")';
+  assert.equal(serializeBodyStructure(s.body, { extensible: false }), expected);
+});
+
+test('single-part message: text/plain with defaults', () => {
+  const s = summarizeMessage(Buffer.from('Subject: x\r\n\r\nhello\r\n'));
+  assert.equal(serializeBodyStructure(s.body, { extensible: true }), '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 7 1 NIL NIL NIL NIL)');
+});
+
+test('a multipart without parts gets an empty text/plain child (the grammar needs one)', () => {
+  const s = summarizeMessage(Buffer.from('Content-Type: multipart/mixed; boundary=zz\r\n\r\nno parts\r\n'));
+  assert.equal(serializeBodyStructure(s.body, { extensible: false }), '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) "mixed")');
+});
+
+test('RFC 2231 parameters: continuations joined, extended value kept for the client', () => {
+  const s = summarizeMessage(
+    Buffer.from("Content-Type: application/x-stuff;\r\n title*0*=us-ascii'en'This%20is%20;\r\n title*1*=fun\r\nContent-Disposition: attachment; filename*=UTF-8''%E2%82%AC.pdf\r\n\r\nx"),
+  );
+  assert.equal(
+    serializeBodyStructure(s.body, { extensible: true }),
+    `("application" "x-stuff" ("title*" "us-ascii'en'This%20is%20fun") NIL NIL "7BIT" 1 NIL ("attachment" ("filename*" "UTF-8''%E2%82%AC.pdf")) NIL NIL)`,
+  );
+});
+
+test('8-bit parameter values: a literal unless the client accepts UTF-8', () => {
+  const s = summarizeMessage(Buffer.from('Content-Type: text/plain; name="café.txt"\r\n\r\nx'));
+  assert.match(serializeBodyStructure(s.body, { extensible: false }), / "name" \{9\}\r\ncafé\.txt\)/);
+  assert.match(serializeBodyStructure(s.body, { extensible: false, utf8: true }), / "name" "café\.txt"\)/);
+});
+
+test('message/rfc822 that is base64-encoded: all-NIL envelope and an empty body', () => {
+  const s = summarizeMessage(Buffer.from('Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQp5\r\n'));
+  assert.equal(
+    serializeBodyStructure(s.body, { extensible: false }),
+    '("message" "rfc822" NIL NIL NIL "BASE64" 22 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0) 1)',
+  );
+});
+
+test('property: BODYSTRUCTURE of arbitrary input re-parses as one IMAP list', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.constantFrom('\r\n', '--b', '--b--', 'Content-Type: multipart/mixed; boundary=b\r\n', 'Content-Type: message/rfc822\r\n', 'Content-Disposition: inline; filename="a\\"b"\r\n', 'Content-Language: en\r\n', '\r\n\r\n', 'é', '"', '\\', '('), fc.string({ maxLength: 6 })), { maxLength: 40 }),
+      fc.boolean(),
+      fc.boolean(),
+      (pieces, extensible, utf8) => {
+        const s = summarizeMessage(Buffer.from(pieces.join('')));
+        const text = serializeBodyStructure(s.body, { extensible, utf8 });
+        const r = new CommandReader();
+        const events = r.push(Buffer.from(`a FETCH 1 (BODYSTRUCTURE ${text})\r\n`));
+        const commands = events.filter((e) => e.type === 'command');
+        assert.equal(commands.length, 1, `${text} → ${JSON.stringify(events)}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

@@ -17,8 +17,11 @@ import { queueCommand } from './queue.ts';
 import { userCommand } from './user.ts';
 import { aliasCommand } from './alias.ts';
 import { configCommand } from './config-cmd.ts';
+import { dkimCommand } from './dkim.ts';
+import { dnsCommand } from './dns-records.ts';
+import { checkCommand } from './check.ts';
 
-export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, configCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, dkimCommand, dnsCommand, checkCommand, configCommand];
 
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
   config: { type: 'string', short: 'c' },

@@ -25,6 +25,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
   assert.deepEqual(c, {
     hostname: hostname(),
     data_dir: './data',
+    public_addresses: [],
     listen: {
       smtp: { host: '0.0.0.0', port: 2525 },
       submission: { host: '0.0.0.0', port: 2587 },
@@ -86,6 +87,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
       data_timeout: 600_000,
     },
     dns: { servers: [], timeout: 5000 },
+    dkim: { publish_delay: 48 * 3600_000, retire_delay: 7 * 24 * 3600_000 },
     auth_checks: { enabled: true, dmarc_policy: 'enforce', spf_fail_policy: 'mark', trusted_arc_forwarders: [], temperror_policy: 'defer', strict: false, timeout: 30000, min_rsa_bits: 1024 },
     log: { level: 'info' },
     imap: { max_line: 65536, max_literal: 50 * 1024 * 1024, max_command: 51 * 1024 * 1024, autologout: 30 * 60_000, login_timeout: 60_000 },

@@ -86,6 +86,13 @@ export const SECTIONS: readonly SchemaSection[] = [
   },
   { name: 'dns', doc: ['DNS lookups for outbound delivery (MX, A, AAAA) and sender checks.'] },
   {
+    name: 'dkim',
+    doc: [
+      'Outbound DKIM signing (RFC 6376, Ed25519 per RFC 8463). Keys are made with `mailroom dkim',
+      'keygen`; `mailroom dkim rotate` publishes a new key first and retires the old one later.',
+    ],
+  },
+  {
     name: 'auth_checks',
     doc: [
       'Sender authentication of mail from outside (port 25): SPF (RFC 7208), DKIM (RFC 6376,',
@@ -145,6 +152,14 @@ export const SCHEMA = [
     default: './data',
     doc: 'Where the embedded store (SQLite database and message files) lives.',
     notes: ['A relative path is relative to the working directory of the process.'],
+  },
+  {
+    path: 'public_addresses',
+    type: networkList(),
+    default: [],
+    example: '["192.0.2.25", "2001:db8::25"]',
+    doc: 'Public IP addresses this server sends mail from, for the SPF record of `mailroom dns` and `mailroom check`.',
+    notes: ['Empty: the addresses `hostname` resolves to (A/AAAA) are used.'],
   },
   {
     path: 'listen.smtp',
@@ -524,6 +539,18 @@ export const SCHEMA = [
     type: duration({ min: 1 }),
     default: '5s',
     doc: 'Deadline for one DNS lookup, retries included; a lookup that times out defers delivery.',
+  },
+  {
+    path: 'dkim.publish_delay',
+    type: duration({ min: 0 }),
+    default: '48h',
+    doc: 'How long a rotated-in key is published in DNS before it signs (so every resolver has it); `dkim rotate --activate` skips it.',
+  },
+  {
+    path: 'dkim.retire_delay',
+    type: duration({ min: 0 }),
+    default: '7d',
+    doc: 'How long a replaced key stays published after it stops signing, so mail signed with it still verifies.',
   },
   {
     path: 'auth_checks.enabled',

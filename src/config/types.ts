@@ -27,6 +27,9 @@ export interface Config {
   hostname: string;
   /** Where the embedded store (SQLite + blobs) lives. */
   data_dir: string;
+  /** The server's public IP addresses (or networks) that send mail, for the SPF
+   * record `mailroom dns` prints and `mailroom check` expects; empty = what `hostname` resolves to. */
+  public_addresses: string[];
   /** Address per role; a role left out is not started. */
   listen: Partial<Record<ListenRole, ListenAddress>>;
   limits: {
@@ -130,6 +133,13 @@ export interface Config {
     servers: string[];
     /** Deadline for one lookup, retries included, ms. */
     timeout: number;
+  };
+  /** Outbound DKIM signing keys: the timing of a rotation (`mailroom dkim rotate`). */
+  dkim: {
+    /** How long a new key is published before it starts signing, ms. */
+    publish_delay: number;
+    /** How long a replaced key stays published after it stops signing, ms. */
+    retire_delay: number;
   };
   /** Inbound sender authentication (SPF, DKIM, DMARC, ARC) and what its results do (src/policy/). */
   auth_checks: {

@@ -24,6 +24,7 @@ import { NetworkSet } from '../net/networks.ts';
 import { authFromConfig } from '../auth/index.ts';
 import { DkimSigner } from '../policy/dkim-sign.ts';
 import { policyFromConfig } from '../policy/index.ts';
+import { abuseHooks, junkLearner } from '../spam/defences.ts';
 import { ImapServer } from '../imap/server/imap-server.ts';
 import { NO_MAILBOX_EVENTS, type MailboxEvents } from '../imap/server/ports.ts';
 import { summarizeMessage, serializeSummary } from '../message/mime/summary.ts';
@@ -130,7 +131,11 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     senderPolicy,
     isTrustedNetwork: (ip) => trusted.has(ip),
     // Ordered policy hooks (src/policy/): sender authentication, and later greylisting, spam …
-    policy: policyFromConfig(config, dns, log, [], now),
+    // Abuse defences (spam/defences.ts): rate limits, DNSBL, greylisting, then the spam filter last.
+    policy: policyFromConfig(config, dns, log, abuseHooks({ config, store, dns, log, accountsFor: async (a) => {
+      const r = await resolver.resolve(a);
+      return r.kind === 'local' ? r.accounts.map((acc) => acc.id) : [];
+    } }), now),
   };
   const servers: SmtpServer[] = [];
   const imapServers: ImapServer[] = [];
@@ -149,7 +154,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       store,
       auth: authenticator,
       tls: tls && tlsUpgrader(tls, { handshakeTimeoutMs: config.timeouts.tls_handshake }),
-      events: opts.mailboxEvents ?? NO_MAILBOX_EVENTS,
+      // Moves into and out of Junk train the spam classifier (spam/training.ts).
+      events: opts.mailboxEvents ?? junkLearner(store, now, log),
     };
     for (const role of ['imap', 'imaps'] as const) {
       const address = config.listen[role];

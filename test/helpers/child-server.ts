@@ -20,7 +20,9 @@ export async function writeConfig(dir: string, extra = ''): Promise<string> {
   const dns = /\[dns\]/.test(extra) ? '' : '[dns]\nservers = ["127.0.0.1:9"]\ntimeout = "300ms"\n';
   // Sender authentication only where a test asks for it (with the dead DNS it would defer every message).
   const authChecks = /\[auth_checks\]/.test(extra) ? '' : '[auth_checks]\nenabled = false\n';
-  await fs.writeFile(file, `hostname = "mx.test.example"\ndata_dir = ${JSON.stringify(path.join(dir, 'data'))}\n[listen]\nsmtp = "127.0.0.1:0"\n${dns}${authChecks}${extra}\n`);
+  // Abuse defences only where a test asks (crash tests send bursts from one IP).
+  const abuse = ['rate_limit', 'spam'].filter((sec) => !new RegExp(`\\[${sec}\\]`).test(extra)).map((sec) => `[${sec}]\nenabled = false\n`).join('');
+  await fs.writeFile(file, `hostname = "mx.test.example"\ndata_dir = ${JSON.stringify(path.join(dir, 'data'))}\n[listen]\nsmtp = "127.0.0.1:0"\n${dns}${authChecks}${abuse}${extra}\n`);
   return file;
 }
 

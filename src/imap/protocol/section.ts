@@ -64,6 +64,7 @@ export function parseSection(text: string, fields?: string[]): SectionSpec | nul
     part.push(n);
     rest = rest.slice(m[0].length);
     if (m[2] === '') break;
+    if (rest === '') return null; // "1." has nothing after the dot
   }
   if (rest === '') {
     if (fields !== undefined) return null;

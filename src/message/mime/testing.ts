@@ -129,3 +129,74 @@ export function build(shape: Shape, base: number, eol = CRLF): GenPart {
   if (shape.epilogue) text += `${eol}epilogue ${id}`;
   return { kind: 'multipart', text, headerStart: base, bodyStart: base + header.length, end: base + text.length, type: `multipart/${shape.sub}`, children };
 }
+
+/** A value of an IMAP response (RFC 9051 §9): nested lists of strings, numbers and NIL. */
+export type ImapValue = string | number | null | ImapValue[];
+
+/**
+ * Parse one IMAP response value (a parenthesized list, quoted string,
+ * literal, NIL or number) from `text`, which must hold exactly that value.
+ * Items in a list are separated by one SP, or adjacent after a ")" (the
+ * 1*body and 1*address rules). Throws on anything else: tests use it to check
+ * that what we serialize is well-formed.
+ */
+export function parseImapValue(text: string | Buffer): ImapValue {
+  const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`${why} at ${i}: ${JSON.stringify(b.toString('utf8'))}`);
+  };
+  const value = (): ImapValue => {
+    const c = b[i];
+    if (c === 0x28) {
+      i++;
+      const items: ImapValue[] = [];
+      while (b[i] !== 0x29) {
+        if (items.length > 0) {
+          if (b[i] === 0x20) i++;
+          else if (b[i - 1] !== 0x29) fail('expected SP');
+        }
+        items.push(value());
+        if (i >= b.length) fail('unclosed list');
+      }
+      i++;
+      return items;
+    }
+    if (c === 0x22) {
+      i++;
+      const out: number[] = [];
+      while (b[i] !== 0x22) {
+        if (i >= b.length) fail('unclosed string');
+        if (b[i] === 0x0d || b[i] === 0x0a || b[i] === 0) fail('CR/LF/NUL in a quoted string');
+        if (b[i] === 0x5c) {
+          i++;
+          if (b[i] !== 0x22 && b[i] !== 0x5c) fail('bad escape');
+        }
+        out.push(b[i++]!);
+      }
+      i++;
+      return Buffer.from(out).toString('utf8');
+    }
+    if (c === 0x7b) {
+      const close = b.indexOf('}\r\n', i);
+      if (close < 0) fail('bad literal');
+      const n = Number(b.subarray(i + 1, close).toString('latin1'));
+      if (!Number.isInteger(n)) fail('bad literal length');
+      const start = close + 3;
+      if (start + n > b.length) fail('short literal');
+      i = start + n;
+      return b.subarray(start, start + n).toString('utf8');
+    }
+    if (b.subarray(i, i + 3).toString('latin1') === 'NIL') {
+      i += 3;
+      return null;
+    }
+    const m = /^[0-9]+/.exec(b.subarray(i, i + 20).toString('latin1'));
+    if (m === null) fail('unexpected character');
+    i += m![0].length;
+    return Number(m![0]);
+  };
+  const v = value();
+  if (i !== b.length) fail('trailing text');
+  return v;
+}

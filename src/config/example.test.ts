@@ -18,7 +18,7 @@ test('every schema key appears in its section of the example', () => {
   let section = '';
   const seen = new Set<string>();
   for (const line of text.split('\n')) {
-    const header = /^\[([a-z_.]+)\]$/.exec(line);
+    const header = /^\[([a-z_.0-9]+)\]$/.exec(line);
     if (header) section = header[1];
     const key = /^#?([a-z_0-9]+) = /.exec(line);
     if (key) seen.add(section ? `${section}.${key[1]}` : key[1]);

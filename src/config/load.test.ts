@@ -91,6 +91,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
     auth_checks: { enabled: true, dmarc_policy: 'enforce', spf_fail_policy: 'mark', trusted_arc_forwarders: [], temperror_policy: 'defer', strict: false, timeout: 30000, min_rsa_bits: 1024 },
     log: { level: 'info' },
     imap: { max_line: 65536, max_literal: 50 * 1024 * 1024, max_command: 51 * 1024 * 1024, autologout: 30 * 60_000, login_timeout: 60_000 },
+    pop3: { max_line: 255, idle_timeout: 10 * 60_000 },
     greylist: { enabled: false, delay: 5 * 60_000, window: 24 * 3600_000, expiry: 30 * 24 * 3600_000, whitelist_after: 5, skip_spf_known_good: true },
     rate_limit: { enabled: true, ip_connections_per_minute: 60, ip_messages_per_hour: 200, ip_recipients_per_hour: 1000, account_messages_per_hour: 100, account_recipients_per_day: 1000 },
     dnsbl: { enabled: true, zones: [], allow_zones: [], uri_zones: [] },
@@ -169,6 +170,13 @@ test('RFC 5321 §4.5.3 minimums are floors', () => {
   rejects('[limits]\nmessage_size = "63K"\n', /limits\.message_size: must be at least 64K .*RFC 5321 §4\.5\.3\.1\.7/);
   const c = parseConfig('[limits]\nrecipients = 100\ncommand_line = 512\ntext_line = 1000\nmessage_size = "64K"\n', SRC);
   assert.equal(c.limits.command_line, 512);
+});
+
+test('[pop3]: the command line floor is RFC 2449 §4 (255 octets); the idle timeout parses', () => {
+  rejects('[pop3]\nmax_line = 254\n', /pop3\.max_line: must be at least/);
+  const c = parseConfig('[pop3]\nmax_line = "1K"\nidle_timeout = "15m"\n', SRC);
+  assert.equal(c.pop3.max_line, 1024);
+  assert.equal(c.pop3.idle_timeout, 15 * 60_000);
 });
 
 test('[imap]: the autologout floor is RFC 9051 §5.4 (30 minutes); sizes parse', () => {

@@ -102,6 +102,7 @@ export const SECTIONS: readonly SchemaSection[] = [
   },
   { name: 'log', doc: ['Logging: one JSON object per line on stderr.'] },
   { name: 'imap', doc: ['IMAP sessions (RFC 9051): limits on commands and the autologout timer.'] },
+  { name: 'pop3', doc: ['POP3 sessions (RFC 1939): the command line limit and the autologout timer.'] },
   {
     name: 'greylist',
     doc: [
@@ -637,6 +638,19 @@ export const SCHEMA = [
     type: duration({ min: 1 }),
     default: '1m',
     doc: 'How long an IMAP session that has not logged in may wait for a command before "* BYE".',
+  },
+  {
+    path: 'pop3.max_line',
+    type: size({ min: 255 }),
+    default: 255,
+    doc: 'Longest POP3 command line, bytes with CRLF; a longer one gets "-ERR" (RFC 2449 §4: 255).',
+  },
+  {
+    path: 'pop3.idle_timeout',
+    type: duration({ min: 1 }),
+    default: '10m',
+    doc: 'How long a POP3 session may go without a command before it is closed; nothing is deleted then.',
+    notes: ['RFC 1939 §3 asks for at least 10 minutes; shorter values are for tests.'],
   },
   {
     path: 'greylist.enabled',

@@ -174,6 +174,12 @@ export interface Config {
     /** How long a session that has not logged in may wait for a command. */
     login_timeout: number;
   };
+  pop3: {
+    /** Longest command line, bytes including CRLF (RFC 2449 §4: 255). */
+    max_line: number;
+    /** Autologout after this long without a command, ms (RFC 1939 §3: at least 10 minutes). */
+    idle_timeout: number;
+  };
   /** Greylisting of unknown (network, sender, recipient) triplets (issue 8, RFC 6647). */
   greylist: {
     enabled: boolean;

@@ -26,6 +26,8 @@ import { DkimSigner } from '../policy/dkim-sign.ts';
 import { policyFromConfig } from '../policy/index.ts';
 import { abuseHooks, junkLearner } from '../spam/defences.ts';
 import { ImapServer } from '../imap/server/imap-server.ts';
+import { Pop3Server } from '../pop3/server/pop3-server.ts';
+import { InProcessMaildropLocks } from '../pop3/server/locks.ts';
 import { NO_MAILBOX_EVENTS, type MailboxEvents } from '../imap/server/ports.ts';
 import { summarizeMessage, serializeSummary } from '../message/mime/summary.ts';
 import type { ListenRole } from '../config/types.ts';
@@ -139,6 +141,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   };
   const servers: SmtpServer[] = [];
   const imapServers: ImapServer[] = [];
+  const pop3Servers: Pop3Server[] = [];
   const ports: RunningServer['ports'] = {};
   try {
     for (const role of ['smtp', 'submission', 'submissions'] as const) {
@@ -165,7 +168,23 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       ports[role] = await server.listen();
       imapServers.push(server);
     }
+    // POP3 (RFC 1939): 110 with STLS, 995 with TLS from the first byte; one session per maildrop.
+    const pop3Services = {
+      store,
+      auth: authenticator,
+      tls: tls && tlsUpgrader(tls, { handshakeTimeoutMs: config.timeouts.tls_handshake }),
+      locks: new InProcessMaildropLocks(),
+    };
+    for (const role of ['pop3', 'pop3s'] as const) {
+      const address = config.listen[role];
+      if (!address) continue;
+      const implicitTls = role === 'pop3s' && tls ? { options: () => tls.serverOptions(), attach: (srv: TlsServer) => tls.attach(srv) } : undefined;
+      const server = new Pop3Server({ role, address, config, services: pop3Services, logger: log, limits, implicitTls });
+      ports[role] = await server.listen();
+      pop3Servers.push(server);
+    }
   } catch (err) {
+    await Promise.all(pop3Servers.map((s) => s.close(0)));
     await Promise.all(imapServers.map((s) => s.close(0)));
     await Promise.all(servers.map((s) => s.close(0)));
     await store.close();
@@ -186,7 +205,7 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     close(reason = 'shutdown') {
       closing ??= (async () => {
         log.info('shutting down', { reason });
-        await Promise.all([...servers, ...imapServers].map((s) => s.close(config.timeouts.shutdown_grace)));
+        await Promise.all([...servers, ...imapServers, ...pop3Servers].map((s) => s.close(config.timeouts.shutdown_grace)));
         await scheduler?.stop();
         await store.close();
         log.info('stopped');

@@ -54,6 +54,8 @@ export function partText(buf: Buffer, part: PartSummary): string {
   const decoded = decodeTransfer(buf.subarray(part.bodyStart, part.end), part.encoding) ?? buf.subarray(part.bodyStart, part.end);
   let charset: string | null = null;
   for (const [n, v] of part.params) if (n === 'charset') charset = v;
+  // us-ascii (often the default, not a choice) with 8-bit bytes: most likely UTF-8.
+  if (charset !== null && /^(us-)?ascii$/i.test(charset.trim())) charset = null;
   const text = (charset !== null ? decodeCharset(decoded, charset) : null) ?? bytesToText(decoded);
   return part.subtype === 'html' ? htmlToText(text) : text;
 }

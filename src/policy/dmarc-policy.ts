@@ -21,6 +21,7 @@
 // 4. Otherwise: deliver, with the results recorded in Authentication-Results.
 import { reply, type Reply } from '../smtp/protocol/reply.ts';
 import type { SenderAuthResult } from './sender-auth.ts';
+import { relaxedAligned } from './psl.ts';
 
 export interface AuthPolicySettings {
   /** What a DMARC failure's published policy is allowed to do here. */
@@ -104,10 +105,9 @@ function alignedPass(r: SenderAuthResult): boolean {
   return r.dkim.some((d) => d.result === 'pass' && d.aligned) || (r.spf.result === 'pass' && !!r.dmarc.fromDomain && sameOrg(r.spf.domain, r.dmarc.fromDomain));
 }
 
+/** RFC 7489 §3.1.1: relaxed alignment, organisational domains from the Public Suffix List. */
 function sameOrg(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x === y || x.endsWith('.' + y) || y.endsWith('.' + x);
+  return a !== '' && relaxedAligned(a, b);
 }
 
 /** The newest ARC sealer if the chain passed and it is trusted (RFC 8617 §7.2), else null. */

@@ -104,11 +104,22 @@ export function greylistHook(o: GreylistHookOptions): PolicyHook {
   const c = o.config;
   // SPF is asked once per transaction (one MAIL FROM, many RCPTs).
   const spfCache = new Map<string, Promise<boolean>>();
+  // Housekeeping: at most once an hour (by the context's clock), forget triplets not seen for
+  // longer than both the window and the expiry.
+  let lastPurge = 0;
+  const purge = (now: number) => {
+    if (now - lastPurge < 3600_000) return;
+    lastPurge = now;
+    void o.store.purgeGreylist(now - Math.max(c.window, c.expiry))
+      .then((g) => (g > 0 ? o.log.info('greylist purged', { entries: g }) : undefined))
+      .catch((err) => o.log.warn('abuse state purge failed', { error: err }));
+  };
   return {
     name: 'greylist',
     onError: 'continue', // a store failure must not turn greylisting into a mail outage
     async rcpt(ctx: RcptContext): Promise<HookAnswer> {
       if (!c.enabled) return;
+      purge(ctx.now.getTime());
       const sender = ctx.from ? canonicalAddress(ctx.from) : '';
       if (c.skip_spf_known_good && sender && o.spfPass && o.knownGoodDomain) {
         const domain = sender.slice(sender.lastIndexOf('@') + 1);

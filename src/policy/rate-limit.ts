@@ -5,8 +5,8 @@
 // - per client IP, for clients that did not log in: messages and recipients
 //   per hour;
 // - per logged-in account: messages per hour and recipients per day, with
-//   per-account overrides in the store (`mailroom spam`… no: `mailroom
-//   ratelimit`, see cli/spam.ts) — a stolen password becomes a trickle.
+//   per-account overrides in the store (`mailroom spam ratelimit`,
+//   cli/spam.ts) — a stolen password becomes a trickle.
 // A limit is answered `450 4.7.1 Too many messages, slow down` at MAIL or RCPT,
 // before anything is accepted, so mail already accepted is never dropped.
 // An account reaching its limit is logged at warn (a likely compromise).
@@ -80,6 +80,7 @@ export function rateLimitHook(o: RateLimitHookOptions): PolicyHook {
   const counter = new RateCounter(o.store);
   // Warn once per account and window, not at every refused message.
   const warned = new Map<string, number>();
+  let lastPurge = 0;
   const limitsFor = async (user: string) => {
     const ov = o.overrideFor ? await o.overrideFor(user) : null;
     return { messages: ov?.messagesPerHour ?? c.account_messages_per_hour, recipients: ov?.recipientsPerDay ?? c.account_recipients_per_day };
@@ -100,6 +101,11 @@ export function rateLimitHook(o: RateLimitHookOptions): PolicyHook {
     scope: 'all',
     async connect(ctx: ConnectContext): Promise<HookAnswer> {
       if (!c.enabled || ctx.trust !== 'none') return;
+      // Expired counters go at most once an hour (by the context's clock).
+      if (ctx.now.getTime() - lastPurge >= HOUR) {
+        lastPurge = ctx.now.getTime();
+        void o.store.purgeCounters(lastPurge).catch((err) => o.log.warn('rate counter purge failed', { error: err }));
+      }
       const n = await counter.add(`conn:${ipKey(ctx.clientIp)}`, MINUTE, ctx.now.getTime());
       if (n > c.ip_connections_per_minute) {
         o.log.warn('connection rate limit reached', { client: ctx.clientIp, per_minute: Math.round(n) });

@@ -129,8 +129,11 @@ function walk(view: MessageView, headers: HeaderField[], body: string, depth: nu
   const ct = parseContentType(get('content-type'));
   if (ct.type.startsWith('multipart/') && ct.params.boundary) {
     const b = '--' + ct.params.boundary;
-    const pieces = body.split(new RegExp(`(?:^|\\r?\\n)${escapeRe(b)}(?:--)?[ \\t]*(?=\\r?\\n|$)`));
-    // pieces[0] is the preamble; the last may be the epilogue after the close delimiter.
+    // RFC 2046 §5.1.1: the close delimiter ends the parts; the epilogue after it is ignored.
+    const close = new RegExp(`(?:^|\\r?\\n)${escapeRe(b)}--`).exec(body);
+    const inner = close ? body.slice(0, close.index) : body;
+    const pieces = inner.split(new RegExp(`(?:^|\\r?\\n)${escapeRe(b)}[ \\t]*(?=\\r?\\n|$)`));
+    // pieces[0] is the preamble.
     for (const piece of pieces.slice(1)) {
       const p = piece.replace(/^\r?\n/, '');
       if (p.trim() === '') continue;

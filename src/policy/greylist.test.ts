@@ -1,0 +1,59 @@
+// Greylisting decisions over a real store with a moved clock, and the
+// client-network key (IPv4 /24, IPv6 /64).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { checkGreylist, clientNetwork, type GreylistConfig } from './greylist.ts';
+import { openSqliteStore } from '../store/sqlite/index.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+
+test('client networks', () => {
+  assert.equal(clientNetwork('192.0.2.77'), '192.0.2.0/24');
+  assert.equal(clientNetwork('::ffff:192.0.2.77'), '192.0.2.0/24');
+  assert.equal(clientNetwork('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
+  assert.equal(clientNetwork('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(clientNetwork('2001:DB8:0001:0002::9'), '2001:db8:1:2::/64');
+});
+
+test('property: addresses in one /24 or /64 share a key', () => {
+  fc.assert(
+    fc.property(fc.ipV4(), fc.nat(255), (ip, last) => {
+      const other = ip.split('.').slice(0, 3).concat(String(last)).join('.');
+      assert.equal(clientNetwork(ip), clientNetwork(other));
+    }),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }), fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 4, maxLength: 4 }), (g, tail) => {
+      const a = g.map((x) => x.toString(16)).join(':');
+      const b = [...g.slice(0, 4), ...tail].map((x) => x.toString(16)).join(':');
+      assert.equal(clientNetwork(a), clientNetwork(b));
+      assert.match(clientNetwork(a), /::\/64$/);
+    }),
+  );
+});
+
+test('the greylisting sequence: new, too soon, passed, known, window expired, whitelisted', async () => {
+  const tmp = await tempDir();
+  const store = await openSqliteStore({ dataDir: tmp.dir, commitIn: 'main' });
+  const c: GreylistConfig = { enabled: true, delay: 300_000, window: 86_400_000, expiry: 30 * 86_400_000, whitelist_after: 2, skip_spf_known_good: false };
+  try {
+    const q = (now: number, sender = 's@x.example', clientIp = '192.0.2.1') => checkGreylist(store, c, { clientIp, sender, recipient: 'r@y.example', now });
+    const t0 = 1_000_000_000_000;
+    assert.deepEqual(await q(t0), { pass: false, reason: 'new', retryAfter: t0 + 300_000 });
+    assert.deepEqual(await q(t0 + 60_000, 's@x.example', '192.0.2.200'), { pass: false, reason: 'too-soon', retryAfter: t0 + 300_000 });
+    assert.deepEqual(await q(t0 + 300_000), { pass: true, reason: 'retry-passed' });
+    assert.deepEqual(await q(t0 + 400_000), { pass: true, reason: 'known' });
+    // Another sender never retries within the window: it starts over.
+    await q(t0, 'late@x.example', '198.51.100.1');
+    assert.equal((await q(t0 + 2 * 86_400_000, 'late@x.example', '198.51.100.1')).reason, 'window-expired');
+    // A passed triplet not seen for longer than the expiry is new again.
+    assert.equal((await q(t0 + 40 * 86_400_000, 's@x.example', '203.0.113.5')).reason, 'new');
+    // Two passed triplets from one network whitelist it.
+    await q(t0, 'two@x.example');
+    await q(t0 + 300_000, 'two@x.example');
+    assert.deepEqual(await q(t0 + 500_000, 'brand-new@z.example'), { pass: true, reason: 'whitelisted-network' });
+  } finally {
+    await store.close();
+    await tmp.remove();
+  }
+});

@@ -1,0 +1,80 @@
+// The combined score over a real store: lists, per-user learning, bands.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SpamFilter, bayesRule, listHit, matchesSender, fromAddress } from './filter.ts';
+import { trainMessage, lessonForMove } from './training.ts';
+import { authFromVerdicts } from './hook.ts';
+import { openSqliteStore } from '../store/sqlite/index.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+
+test('sender patterns and list precedence', () => {
+  assert.ok(matchesSender('@example.org', 'a@example.org'));
+  assert.ok(matchesSender('@example.org', 'a@mail.example.org'));
+  assert.ok(!matchesSender('@example.org', 'a@badexample.org'));
+  assert.ok(matchesSender('Bob@Example.org', 'bob@example.org'));
+  const rules = [
+    { accountId: 1, pattern: '@example.org', action: 'allow' as const },
+    { accountId: 1, pattern: 'spam@example.org', action: 'block' as const },
+  ];
+  assert.equal(listHit(rules, ['spam@example.org'])!.name, 'USER_BLOCKLIST');
+  assert.equal(listHit(rules, ['friend@example.org'])!.name, 'USER_ALLOWLIST');
+  assert.equal(listHit(rules, ['x@other.example']), null);
+  assert.equal(fromAddress('"Bob" <Bob@Example.org>'), 'bob@example.org');
+});
+
+test('bayes bands', () => {
+  assert.equal(bayesRule(0.999).name, 'BAYES_99');
+  assert.equal(bayesRule(0.5).points, 0);
+  assert.ok(bayesRule(0.001).points < 0);
+});
+
+test('moves: into Junk is spam, out of Junk is ham, to Trash nothing', () => {
+  const junk = { name: 'Junk', specialUse: '\\Junk' };
+  const inbox = { name: 'INBOX', specialUse: null };
+  assert.equal(lessonForMove(inbox, junk), 'spam');
+  assert.equal(lessonForMove(null, junk), 'spam');
+  assert.equal(lessonForMove(junk, inbox), 'ham');
+  assert.equal(lessonForMove(junk, { name: 'Trash', specialUse: '\\Trash' }), null);
+  assert.equal(lessonForMove(inbox, { name: 'Archive', specialUse: '\\Archive' }), null);
+});
+
+test('SPF/DKIM/DMARC are read from the sender-authentication verdicts', () => {
+  assert.deepEqual(
+    authFromVerdicts([
+      { kind: 'note', fields: { auth: 'spf=softfail dkim=fail dkim=pass dmarc=none arc=none' } },
+      { kind: 'headers', fields: ['Authentication-Results: mx; spf=pass smtp.mailfrom=a@b'] },
+    ]),
+    { spf: 'softfail', dkim: 'pass', dmarc: 'none' },
+  );
+});
+
+test('per-user learning and lists change only that user\'s score', async () => {
+  const tmp = await tempDir();
+  const store = await openSqliteStore({ dataDir: tmp.dir, commitIn: 'main' });
+  try {
+    await store.addDomain('example.org');
+    const a = await store.addAccount({ address: 'a@example.org', passwordHash: 'x', quotaBytes: 0 });
+    const b = await store.addAccount({ address: 'b@example.org', passwordHash: 'x', quotaBytes: 0 });
+    const filter = new SpamFilter({ store, bayesMinMessages: 1 });
+    const msg = (n: number) => Buffer.from(`From: x@promo.example\r\nSubject: offer ${n}\r\nDate: Mon, 5 Jan 2026 09:00:00 +0000\r\nMessage-ID: <${n}@promo.example>\r\n\r\nexclusive platinum membership rewards upgrade today\r\n`);
+    const now = new Date('2026-01-05T10:00:00Z');
+    const before = await filter.score({ content: msg(1), envelopeFrom: 'x@promo.example', now, accountIds: [a.id, b.id] });
+    assert.equal(before.perAccount.get(a.id)!.score, before.perAccount.get(b.id)!.score);
+    // Only user a learns (trainSpam on a's scope alone, not the global one).
+    await store.trainSpam(a.id, 'k1', before.tokens, 'spam', 1);
+    await store.addSenderRule({ accountId: b.id, pattern: '@promo.example', action: 'allow' });
+    const after = await filter.score({ content: msg(2), envelopeFrom: 'x@promo.example', now, accountIds: [a.id, b.id] });
+    const sa = after.perAccount.get(a.id)!;
+    const sb = after.perAccount.get(b.id)!;
+    assert.ok(sa.hits.some((h) => h.name === 'BAYES_99'), JSON.stringify(sa.hits));
+    assert.ok(sb.hits.some((h) => h.name === 'USER_ALLOWLIST'));
+    assert.ok(!after.shared.hits.some((h) => h.name.startsWith('BAYES')), 'the global model has learnt nothing');
+    // trainMessage teaches the global model too.
+    assert.equal(await trainMessage(store, msg(3), 'ham', { accountId: a.id, now }), true);
+    assert.equal(await trainMessage(store, msg(3), 'ham', { accountId: a.id, now }), false);
+    assert.deepEqual(await store.getSpamTotals(0), { spam: 0, ham: 1 });
+  } finally {
+    await store.close();
+    await tmp.remove();
+  }
+});

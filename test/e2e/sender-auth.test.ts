@@ -148,3 +148,26 @@ describe('inbound sender authentication (SPF, DKIM, DMARC)', () => {
     assert.match(r.text, /^451 4\.7\.1 /);
   });
 });
+
+describe('sender authentication is skipped for trusted networks', () => {
+  let dns: DnsServer;
+  let ts: TestServer;
+  before(async () => {
+    dns = await startDnsServer([{ name: 'reject.example', type: 'TXT', data: 'v=spf1 -all' }, { name: '_dmarc.reject.example', type: 'TXT', data: 'v=DMARC1; p=reject' }]);
+    ts = await startTestServer({
+      users: { 'alice@example.org': 'pw' },
+      toml: `[dns]\nservers = ["${dns.address}"]\ntimeout = "400ms"\n[auth_checks]\nenabled = true\n[relay]\ntrusted_networks = ["127.0.0.0/8"]\n`,
+    });
+  });
+  after(async () => {
+    await ts.stop();
+    await dns.close();
+  });
+
+  it('a p=reject From from a trusted network is delivered without checks or Authentication-Results', async () => {
+    const r = await send(ts, 'app@reject.example', message('app@reject.example'));
+    assert.equal(r.code, 250, r.text);
+    assert.doesNotMatch(headerOf((await inbox(ts, 'alice@example.org')).at(-1)!.content), /Authentication-Results/);
+    assert.equal(dns.queries.length, 0, 'no DNS question was asked');
+  });
+});

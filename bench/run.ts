@@ -19,6 +19,9 @@
 // queue to bench/sink.ts on 127.0.0.5 through the test DNS server; msg/s from
 // the first MAIL until the sink has them all, and the drain rate of the same
 // number queued while the sink held its greeting.
+// Then POP3 (bench/pop3.ts, Mailroom only, in process): 1,000 × 10 KB stored
+// through the store, downloaded and deleted by one pop3s session (RETR, DELE,
+// then QUIT's durable expunge).
 // Every step is bounded in time; child processes are stopped on the way out.
 //
 // Run: npm run bench -- [--target host:port|sink] [--server-pid PID] [--messages 10000]
@@ -40,13 +43,14 @@ import { runTlsHandshakes } from './tls-handshakes.ts';
 import type { HandshakeResult } from './tls-handshakes.ts';
 import { runOutbound, startOutboundRig } from './outbound.ts';
 import type { OutboundResult } from './outbound.ts';
+import { runPop3Bench, type Pop3BenchResult } from './pop3.ts';
 
 interface Scenario {
   id: string;
   name: string;
   /** 'load': smtp-load; 'handshakes': tls-handshakes on the implicit-TLS port;
    * 'outbound': bench/outbound.ts (relay through the queue to the sink). */
-  kind: 'load' | 'handshakes' | 'outbound';
+  kind: 'load' | 'handshakes' | 'outbound' | 'pop3';
   /** Remote domains, for 'outbound'. */
   domains?: number;
   sessions: number;
@@ -70,6 +74,8 @@ interface Row {
   hs?: HandshakeResult;
   /** For the 'outbound' scenarios. */
   ob?: OutboundResult;
+  /** For the 'pop3' scenario (bench/pop3.ts). */
+  pop?: Pop3BenchResult;
   /** Messages the server says it stored (Mailroom mode), warm-up included. */
   stored?: number;
   warmupAccepted: number;
@@ -260,6 +266,10 @@ function table(rows: Row[], what: string): string {
         ...(b ? [['  └ backlog drain (queued, then released)', `${b.queued}`, '-', '-', b.drainMsgPerSec.toFixed(0), '-', '-', '-', atSink(b.delivered, b.queued, b.extra)]] : []),
       ];
     }
+    const pop = r.pop;
+    if (pop) {
+      return [[r.scenario.name, `${pop.retrieved}/${pop.messages}`, '-', '-', pop.msgPerSec.toFixed(0), pop.latency.p50.toFixed(1), pop.latency.p99.toFixed(1), fmtBytes(pop.peakRss), `${pop.left} left`]];
+    }
     const h = r.hs;
     if (h) {
       return [[
@@ -311,6 +321,13 @@ function table(rows: Row[], what: string): string {
       if (r.error) notes.push(`${r.scenario.name}: ${r.error}`);
       continue;
     }
+    if (r.pop) {
+      notes.push(
+        `${r.scenario.name}: one pop3s session, RETR then DELE per message (p50/p99), then QUIT whose expunge took ${r.pop.quitMs.toFixed(1)} ms; ` +
+          `${r.pop.seconds.toFixed(2)} s from USER to the QUIT reply; server and client in one process (peak RSS is both)`,
+      );
+      continue;
+    }
     const h = r.hs;
     if (h) {
       notes.push(
@@ -348,7 +365,7 @@ function table(rows: Row[], what: string): string {
   return out.join('\n');
 }
 
-const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain', 'outbound50', 'outbound1'];
+const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain', 'outbound50', 'outbound1', 'pop3'];
 /** Names for groups of scenarios in --only. */
 const SCENARIO_GROUPS: Record<string, string[]> = { outbound: ['outbound50', 'outbound1'] };
 
@@ -443,6 +460,8 @@ async function main(): Promise<void> {
         serverArgs: ['--no-submission'],
       }),
     ),
+    // POP3 (bench/pop3.ts): a stored mailbox downloaded and deleted by one pop3s session.
+    { id: 'pop3', name: `POP3 995: download+delete 1000 × ${kb}`, kind: 'pop3', sessions: 1, messagesPerSession: 1000, rcpts: 1, listener: 'smtp', tls: 'implicit', auth: true },
   ];
   if (values.only) {
     const ids = values.only.split(',').flatMap((x) => SCENARIO_GROUPS[x.trim()] ?? [x.trim()]);
@@ -492,6 +511,7 @@ async function main(): Promise<void> {
 
   /** Why a scenario cannot run against a fixed target (null: it can). */
   const cannot = (sc: Scenario, t: Target): string | null => {
+    if (sc.kind === 'pop3') return 'needs a Mailroom the bench starts (it stores the mailbox first)';
     if (sc.kind === 'outbound') return 'needs a Mailroom the bench starts (its queue must point at the bench’s DNS server and sink)';
     if (sc.listener === 'smtp') return null;
     const p = sc.listener === 'submission' ? t.submission : t.submissions;
@@ -514,6 +534,11 @@ async function main(): Promise<void> {
     let t: Target | null = fixed;
     let rig: Awaited<ReturnType<typeof startOutboundRig>> | null = null;
     try {
+      if (sc.kind === 'pop3') {
+        if (!values.json) process.stderr.write(`bench: ${sc.name} …\n`);
+        row.pop = await runPop3Bench({ messages: sc.messagesPerSession, size });
+        continue;
+      }
       if (sc.kind === 'outbound') rig = await startOutboundRig({ domains: sc.domains ?? 1 });
       t ??= await startMailroom([...(sc.serverArgs ?? []), ...(rig?.serverArgs ?? [])]);
       const port = sc.listener === 'smtp' ? t.port : sc.listener === 'submission' ? t.submission : t.submissions;
@@ -589,7 +614,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       JSON.stringify({
         target: what,
-        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs, ...(r.ob ? { outbound: r.ob } : {}) })),
+        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs, ...(r.ob ? { outbound: r.ob } : {}), ...(r.pop ? { pop3: r.pop } : {}) })),
       }) + '\n',
     );
   } else {
@@ -597,7 +622,7 @@ async function main(): Promise<void> {
   }
   const outboundOk = (o: OutboundResult) =>
     !o.timedOut && !o.extra && o.delivered === o.inject.accepted && o.delivered > 0 && (!o.backlog || (!o.backlog.timedOut && !o.backlog.extra && o.backlog.delivered === o.backlog.queued));
-  if (rows.some((r) => !r.skipped && !(r.ob ? outboundOk(r.ob) : r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
+  if (rows.some((r) => !r.skipped && !(r.pop ? r.pop.left === 0 && r.pop.retrieved === r.pop.messages : r.ob ? outboundOk(r.ob) : r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -86,3 +86,17 @@ test('ipFromReverse', () => {
   assert.equal(ipFromReverse('1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.'), '2001:0db8:0000:0000:0000:0000:0000:0001');
   assert.equal(ipFromReverse('example.org'), null);
 });
+
+test('min_rsa_bits: a 1024-bit RSA signature passes at 1024 and is dkim=policy at 2048 (RFC 8301 §3.2)', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { createRequire } = await import('node:module');
+  const { dkimSign } = createRequire(import.meta.url)('mailauth/lib/dkim/sign') as { dkimSign: (m: Buffer, o: Record<string, unknown>) => Promise<{ signatures: string }> };
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const p = (publicKey.export({ format: 'der', type: 'spki' }) as Buffer).toString('base64');
+  const m = msg('u@k.example');
+  const { signatures } = await dkimSign(m, { signatureData: [{ signingDomain: 'k.example', selector: 's', privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }) }] });
+  const signed = Buffer.concat([Buffer.from(signatures.replace(/\r?\n/g, '\r\n')), m]);
+  const dns = fake({ 's._domainkey.k.example': [`v=DKIM1; k=rsa; p=${p}`] });
+  assert.equal((await new SenderAuth({ resolver: dns, authservId: 'mx', minRsaBits: 1024 }).verifyDkim(signed)).dkim[0].result, 'pass');
+  assert.equal((await new SenderAuth({ resolver: dns, authservId: 'mx', minRsaBits: 2048 }).verifyDkim(signed)).dkim[0].result, 'policy');
+});

@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawPop3 } from '../helpers/pop3-client.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { MailboxChange } from '../../src/store/mailbox-store.ts';
+import { ImapFlow } from 'imapflow';
 
 const ALICE = 'alice@example.org';
 const PW = 'correct horse';
@@ -23,14 +24,13 @@ function python(script: string, ...args: string[]): Promise<string> {
   });
 }
 
-const BASE_TOML = `
+const LISTEN = `
 [listen]
 smtp = "127.0.0.1:0"
 pop3 = "127.0.0.1:0"
 pop3s = "127.0.0.1:0"
-[auth]
-slowdown = "0s"
 `;
+const BASE_TOML = LISTEN + '[auth]\nslowdown = "0s"\n';
 
 async function deliver(store: Store, address: string, bodies: string[]): Promise<void> {
   const acc = (await store.getAccount(address))!;
@@ -418,6 +418,56 @@ describe('fetchmail downloads and deletes 1,000 messages', () => {
       t.diagnostic(`fetchmail: ${N} messages downloaded and deleted in ${ms} ms`);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an IMAP session on the same INBOX sees the POP3 deletions', () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ toml: LISTEN + 'imap = "127.0.0.1:0"\n', users: { [ALICE]: PW } });
+    await deliver(ts.server.store, ALICE, [M1, M2, M3]);
+  });
+  after(() => ts.stop());
+
+  it('imapflow in IDLE gets EXPUNGE right after POP3 QUIT, and the UIDs match UIDL', async () => {
+    const imap = new ImapFlow({ host: '127.0.0.1', port: ts.server.ports.imap!, secure: false, doSTARTTLS: true, tls: { rejectUnauthorized: false }, auth: { user: ALICE, pass: PW }, logger: false });
+    await imap.connect();
+    try {
+      const box = await imap.mailboxOpen('INBOX');
+      assert.equal(box.exists, 3);
+      const uids: number[] = [];
+      for await (const m of imap.fetch('1:*', { uid: true })) uids.push(m.uid);
+      const expunged: number[] = [];
+      const gone = new Promise<void>((resolve) =>
+        imap.on('expunge', (e: { seq?: number; uid?: number }) => {
+          expunged.push(e.seq ?? e.uid ?? 0);
+          if (expunged.length === 2) resolve();
+        }),
+      );
+      const idling = imap.idle();
+      await new Promise((r) => setTimeout(r, 100));
+      const c = await login(ts.server.ports.pop3!);
+      c.send('UIDL\r\n');
+      assert.match(await c.line(), /^\+OK/);
+      const uidl = (await c.body()).toString().split('\r\n').filter((l) => /^\d/.test(l));
+      // UIDL = UIDVALIDITY.UID: the same messages IMAP numbers by UID.
+      assert.deepEqual(uidl.map((l) => Number(l.split('.')[1])), uids);
+      assert.equal(uidl[0]!.split(' ')[1]!.split('.')[0], String(box.uidValidity));
+      assert.match(await c.cmd('DELE 1'), /^\+OK/);
+      assert.match(await c.cmd('DELE 3'), /^\+OK/);
+      const quitAt = Date.now();
+      assert.match(await c.cmd('QUIT'), /2 messages deleted/);
+      await gone;
+      assert.ok(Date.now() - quitAt < 1000, `seen after ${Date.now() - quitAt} ms`);
+      await imap.noop();
+      await idling.catch(() => {});
+      assert.equal((imap.mailbox as { exists: number }).exists, 1);
+      const left: number[] = [];
+      for await (const m of imap.fetch('1:*', { uid: true })) left.push(m.uid);
+      assert.deepEqual(left, [uids[1]]);
+    } finally {
+      await imap.logout().catch(() => {});
     }
   });
 });

@@ -157,11 +157,13 @@ interface Entity {
  * Parse the entity starting at `start`. It ends at `limit` or at the first
  * delimiter line of any enclosing multipart (`stack`, innermost first).
  */
-function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], depth: number, digest: boolean): Entity {
+function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], depth: number, digest: boolean, known?: Stop | null): Entity {
   const { buf, limits } = ctx;
   ctx.parts++;
-  // The header ends at the empty line, or where an enclosing delimiter cuts it short.
-  const hStop = findDelimiter(buf, start, limit, stack);
+  // The header ends at the empty line, or where an enclosing delimiter cuts it
+  // short. That first delimiter after `start` is also where a leaf ends, so it
+  // is searched once (`known`: the caller already found it).
+  const hStop = known !== undefined ? known : findDelimiter(buf, start, limit, stack);
   const hLimit = hStop === null ? limit : hStop.at;
   const hb = readHeader(buf, start, hLimit, limits.maxHeaderFields, limits.maxHeaderBytes);
   const fields = hb.fields;
@@ -222,7 +224,7 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
     const usable = boundary !== null && boundary !== '' && boundary.length <= 200;
     if (!usable || depth >= limits.maxDepth) {
       if (usable) ctx.truncated = true;
-      endAt(findDelimiter(buf, bodyStart, limit, stack));
+      endAt(hStop);
     } else {
       const own = Buffer.from(boundary!, 'utf8');
       const inner = [own, ...stack];
@@ -252,13 +254,13 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
   } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding) && depth < limits.maxDepth && ctx.parts < limits.maxParts) {
     // RFC 2046 §5.2.1: the body is a message; only the identity encodings
     // may wrap one (an encoded one stays an opaque leaf).
-    const inner = parseEntity(ctx, bodyStart, limit, stack, depth + 1, false);
+    const inner = parseEntity(ctx, bodyStart, limit, stack, depth + 1, false, hStop);
     part.message = { envelope: envelopeOf(buf, inner.fields), body: inner.part };
     stop = inner.stop;
     part.end = inner.part.end;
   } else {
-    if (type === 'multipart' || type === 'message') ctx.truncated ||= depth >= limits.maxDepth || ctx.parts >= limits.maxParts;
-    endAt(findDelimiter(buf, bodyStart, limit, stack));
+    if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding)) ctx.truncated = true;
+    endAt(hStop);
   }
   part.size = part.end - bodyStart;
   if (type === 'text' || (type === 'message' && (subtype === 'rfc822' || subtype === 'global'))) part.lines = countLines(buf, bodyStart, part.end);

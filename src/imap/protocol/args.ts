@@ -178,7 +178,8 @@ function decodeName(raw: string, opts: ArgOptions, what: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(raw)) return raw;
   const d = decodeMailboxName(raw);
-  if (!d.ok) fail(`${what}: invalid modified UTF-7 (${d.error})`);
+  // A well-formed astring that is no valid name: NO [CANNOT], as Dovecot answers (not BAD).
+  if (!d.ok) throw new ArgError(`${what}: invalid modified UTF-7 (${d.error})`, 'NO', { name: 'CANNOT' });
   return d.value;
 }
 

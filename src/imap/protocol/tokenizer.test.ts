@@ -100,9 +100,16 @@ describe('IMAP command reader', () => {
     const evs = feed('A1 FOO  BAR\r\nA2 NOOP\r\n');
     assert.deepEqual(evs[0], { type: 'error', error: { kind: 'syntax', tag: 'A1', message: 'unexpected character' } });
     assert.deepEqual(evs[1], { type: 'command', tag: 'A2', tokens: [atom('NOOP')] });
-    for (const bad of ['\r\n', '+x NOOP\r\n', 'A1\r\n', 'A1 \r\n', 'A1 (a\r\n', 'A1 a)\r\n', 'A1 BODY[x\r\n', 'A1 [x]\r\n', 'A1 B[]<x>\r\n']) {
+    for (const bad of ['\r\n', '+x NOOP\r\n', 'A1\r\n', 'A1 \r\n', 'A1 (a\r\n', 'A1 a)\r\n', 'A1 BODY[x\r\n', 'A1 BINARY.PEEK[1]<x>\r\n']) {
       assert.equal(feed(bad)[0]!.type, 'error', JSON.stringify(bad));
     }
+  });
+
+  it('"[" is an atom character except after a FETCH section name (RFC 9051 §9 ATOM-CHAR)', () => {
+    assert.deepEqual(one('A1 SELECT [x]\r\n').tokens, [atom('SELECT'), atom('[x]')]);
+    assert.deepEqual(one('A1 X B[]<x>\r\n').tokens, [atom('X'), atom('B[]<x>')]);
+    assert.deepEqual(one("A1 SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\n").tokens, [atom('SELECT'), atom("!#$&'+,-.0123456789:;<=>?@^_`|[}")]);
+    assert.deepEqual(one('A1 FETCH 1 body.peek[]\r\n').tokens[2], { type: 'section', name: 'body.peek', section: [] });
   });
 
   it('max line length: too_long, then the next command reads', () => {

@@ -335,6 +335,9 @@ function parseCommand(parts: Part[], maxDepth: number): ParseResult {
   }
 }
 
+// RFC 9051 §6.4.5, RFC 3516: the FETCH items that take a [section].
+const SECTION_NAMES = new Set(['BODY', 'BODY.PEEK', 'BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
+
 class Parser {
   private readonly parts: Part[];
   private readonly maxDepth: number;
@@ -445,6 +448,12 @@ class Parser {
     const t = this.text;
     const start = this.pos;
     while (this.pos < t.length && isTokenChar(t[this.pos]!, inSection)) this.pos++;
+    // RFC 9051 §9: "[" is an ATOM-CHAR; it opens a section only after BODY, BODY.PEEK,
+    // BINARY, BINARY.PEEK or BINARY.SIZE (so a mailbox name like "a[b" stays one atom).
+    while (this.peek() === 0x5b && !SECTION_NAMES.has(t.subarray(start, this.pos).toString('latin1').toUpperCase())) {
+      this.pos++;
+      while (this.pos < t.length && isTokenChar(t[this.pos]!, inSection)) this.pos++;
+    }
     const value = t.subarray(start, this.pos).toString('latin1');
     if (this.peek() === 0x5b) {
       if (value.length === 0) this.err('section without a name');

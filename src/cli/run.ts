@@ -20,8 +20,9 @@ import { configCommand } from './config-cmd.ts';
 import { dkimCommand } from './dkim.ts';
 import { dnsCommand } from './dns-records.ts';
 import { checkCommand } from './check.ts';
+import { spamCommand } from './spam.ts';
 
-export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, dkimCommand, dnsCommand, checkCommand, configCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, dkimCommand, dnsCommand, checkCommand, spamCommand, configCommand];
 
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
   config: { type: 'string', short: 'c' },

@@ -22,6 +22,8 @@
 // Then POP3 (bench/pop3.ts, Mailroom only, in process): 1,000 × 10 KB stored
 // through the store, downloaded and deleted by one pop3s session (RETR, DELE,
 // then QUIT's durable expunge).
+// Then DKIM signing (bench/dkim-sign.ts, in process): 2,000 × 10 KB signed
+// with RSA-2048 and with Ed25519 (msg/s; p50/p99 per message).
 // Every step is bounded in time; child processes are stopped on the way out.
 //
 // Run: npm run bench -- [--target host:port|sink] [--server-pid PID] [--messages 10000]
@@ -44,13 +46,14 @@ import type { HandshakeResult } from './tls-handshakes.ts';
 import { runOutbound, startOutboundRig } from './outbound.ts';
 import type { OutboundResult } from './outbound.ts';
 import { runPop3Bench, type Pop3BenchResult } from './pop3.ts';
+import { runDkimSignBench, type DkimBenchResult } from './dkim-sign.ts';
 
 interface Scenario {
   id: string;
   name: string;
   /** 'load': smtp-load; 'handshakes': tls-handshakes on the implicit-TLS port;
    * 'outbound': bench/outbound.ts (relay through the queue to the sink). */
-  kind: 'load' | 'handshakes' | 'outbound' | 'pop3';
+  kind: 'load' | 'handshakes' | 'outbound' | 'pop3' | 'dkim';
   /** Remote domains, for 'outbound'. */
   domains?: number;
   sessions: number;
@@ -76,6 +79,8 @@ interface Row {
   ob?: OutboundResult;
   /** For the 'pop3' scenario (bench/pop3.ts). */
   pop?: Pop3BenchResult;
+  /** For the 'dkim' scenarios (bench/dkim-sign.ts). */
+  dk?: DkimBenchResult;
   /** Messages the server says it stored (Mailroom mode), warm-up included. */
   stored?: number;
   warmupAccepted: number;
@@ -266,6 +271,8 @@ function table(rows: Row[], what: string): string {
         ...(b ? [['  └ backlog drain (queued, then released)', `${b.queued}`, '-', '-', b.drainMsgPerSec.toFixed(0), '-', '-', '-', atSink(b.delivered, b.queued, b.extra)]] : []),
       ];
     }
+    const dk = r.dk;
+    if (dk) return [[r.scenario.name, `${dk.messages}/${dk.messages}`, '-', '-', dk.msgPerSec.toFixed(0), dk.latency.p50.toFixed(2), dk.latency.p99.toFixed(2), '-', '-']];
     const pop = r.pop;
     if (pop) {
       return [[r.scenario.name, `${pop.retrieved}/${pop.messages}`, '-', '-', pop.msgPerSec.toFixed(0), pop.latency.p50.toFixed(1), pop.latency.p99.toFixed(1), fmtBytes(pop.peakRss), `${pop.left} left`]];
@@ -321,6 +328,13 @@ function table(rows: Row[], what: string): string {
       if (r.error) notes.push(`${r.scenario.name}: ${r.error}`);
       continue;
     }
+    if (r.dk) {
+      notes.push(
+        `${r.scenario.name}: signed one after another in the bench process (relaxed/relaxed, oversigned headers); p50/p99 per message = how long one signature holds the event loop; ` +
+          `${r.dk.msgPerCpuSec.toFixed(0)} msg per CPU second; longest event-loop stall ${r.dk.loopDelayMaxMs.toFixed(1)} ms`,
+      );
+      continue;
+    }
     if (r.pop) {
       notes.push(
         `${r.scenario.name}: one pop3s session, RETR then DELE per message (p50/p99), then QUIT whose expunge took ${r.pop.quitMs.toFixed(1)} ms; ` +
@@ -365,9 +379,9 @@ function table(rows: Row[], what: string): string {
   return out.join('\n');
 }
 
-const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain', 'outbound50', 'outbound1', 'pop3'];
+const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '587x50', '587plain', 'outbound50', 'outbound1', 'pop3', 'dkim-rsa', 'dkim-ed25519'];
 /** Names for groups of scenarios in --only. */
-const SCENARIO_GROUPS: Record<string, string[]> = { outbound: ['outbound50', 'outbound1'] };
+const SCENARIO_GROUPS: Record<string, string[]> = { outbound: ['outbound50', 'outbound1'], dkim: ['dkim-rsa', 'dkim-ed25519'] };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -399,7 +413,7 @@ async function main(): Promise<void> {
         '                        [--handshake-duration 10s] [--handshake-concurrency 50] [--resume]\n' +
         '                        [--submission-port P] [--submissions-port P] [--auth user:password]   (with --target)\n' +
         '                        [--outbound-messages 5000]\n' +
-        `scenario ids: ${SCENARIO_IDS.join(', ')} (587plain only with --only; outbound = outbound50,outbound1)\n`,
+        `scenario ids: ${SCENARIO_IDS.join(', ')} (587plain only with --only; outbound = outbound50,outbound1; dkim = dkim-rsa,dkim-ed25519)\n`,
     );
     return;
   }
@@ -462,6 +476,9 @@ async function main(): Promise<void> {
     ),
     // POP3 (bench/pop3.ts): a stored mailbox downloaded and deleted by one pop3s session.
     { id: 'pop3', name: `POP3 995: download+delete 1000 × ${kb}`, kind: 'pop3', sessions: 1, messagesPerSession: 1000, rcpts: 1, listener: 'smtp', tls: 'implicit', auth: true },
+    // DKIM signing (bench/dkim-sign.ts): Mailroom's signer in process, no server.
+    { id: 'dkim-rsa', name: `DKIM sign: 2000 × ${kb}, RSA-2048`, kind: 'dkim', sessions: 1, messagesPerSession: 2000, rcpts: 1, listener: 'smtp', tls: 'none', auth: false },
+    { id: 'dkim-ed25519', name: `DKIM sign: 2000 × ${kb}, Ed25519`, kind: 'dkim', sessions: 1, messagesPerSession: 2000, rcpts: 1, listener: 'smtp', tls: 'none', auth: false },
   ];
   if (values.only) {
     const ids = values.only.split(',').flatMap((x) => SCENARIO_GROUPS[x.trim()] ?? [x.trim()]);
@@ -512,6 +529,7 @@ async function main(): Promise<void> {
   /** Why a scenario cannot run against a fixed target (null: it can). */
   const cannot = (sc: Scenario, t: Target): string | null => {
     if (sc.kind === 'pop3') return 'needs a Mailroom the bench starts (it stores the mailbox first)';
+    if (sc.kind === 'dkim') return "measures Mailroom's signer in process (run without --target)";
     if (sc.kind === 'outbound') return 'needs a Mailroom the bench starts (its queue must point at the bench’s DNS server and sink)';
     if (sc.listener === 'smtp') return null;
     const p = sc.listener === 'submission' ? t.submission : t.submissions;
@@ -534,6 +552,11 @@ async function main(): Promise<void> {
     let t: Target | null = fixed;
     let rig: Awaited<ReturnType<typeof startOutboundRig>> | null = null;
     try {
+      if (sc.kind === 'dkim') {
+        if (!values.json) process.stderr.write(`bench: ${sc.name} …\n`);
+        row.dk = await runDkimSignBench({ algorithm: sc.id === 'dkim-rsa' ? 'rsa-sha256' : 'ed25519-sha256', messages: sc.messagesPerSession, size });
+        continue;
+      }
       if (sc.kind === 'pop3') {
         if (!values.json) process.stderr.write(`bench: ${sc.name} …\n`);
         row.pop = await runPop3Bench({ messages: sc.messagesPerSession, size });
@@ -614,7 +637,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       JSON.stringify({
         target: what,
-        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs, ...(r.ob ? { outbound: r.ob } : {}), ...(r.pop ? { pop3: r.pop } : {}) })),
+        rows: rows.map((r) => ({ id: r.scenario.id, name: r.scenario.name, stored: r.stored, warmupAccepted: r.warmupAccepted, error: r.error, skipped: r.skipped, ...r.result, ...r.hs, ...(r.ob ? { outbound: r.ob } : {}), ...(r.pop ? { pop3: r.pop } : {}), ...(r.dk ? { dkim: r.dk } : {}) })),
       }) + '\n',
     );
   } else {
@@ -622,7 +645,7 @@ async function main(): Promise<void> {
   }
   const outboundOk = (o: OutboundResult) =>
     !o.timedOut && !o.extra && o.delivered === o.inject.accepted && o.delivered > 0 && (!o.backlog || (!o.backlog.timedOut && !o.backlog.extra && o.backlog.delivered === o.backlog.queued));
-  if (rows.some((r) => !r.skipped && !(r.pop ? r.pop.left === 0 && r.pop.retrieved === r.pop.messages : r.ob ? outboundOk(r.ob) : r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
+  if (rows.some((r) => !r.skipped && !(r.dk ? r.dk.messages > 0 : r.pop ? r.pop.left === 0 && r.pop.retrieved === r.pop.messages : r.ob ? outboundOk(r.ob) : r.hs ? r.hs.completed > 0 : r.result && r.result.accepted > 0))) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { bodyHashRelaxed, dkimSign, parseHeaderFields, relaxedField, signedField, splitMessage, type DkimSigningKey } from './dkim-sign.ts';
@@ -168,6 +168,26 @@ describe('properties', () => {
         }
         assert.equal(await bodyHashRelaxed(pieces, 7), await bodyHashRelaxed([whole]));
       }),
+    );
+  });
+
+  it('the body hash equals a line-by-line reading of RFC 6376 §3.4.4', async () => {
+    const reference = (body: string): string => {
+      const ls = body.split('\r\n');
+      if (ls[ls.length - 1] === '') ls.pop();
+      const canon = ls.map((l) => l.replace(/[ \t]+/g, ' ').replace(/ $/, ''));
+      while (canon.length > 0 && canon[canon.length - 1] === '') canon.pop();
+      return createHash('sha256').update(canon.map((l) => l + '\r\n').join(''), 'latin1').digest('base64');
+    };
+    const wsLines = fc.array(fc.stringMatching(/^[ \tab]{0,8}$/), { maxLength: 10 });
+    await fc.assert(
+      fc.asyncProperty(wsLines, fc.boolean(), fc.nat({ max: 20 }), async (ls, crlf, cut) => {
+        const body = ls.join('\r\n') + (crlf ? '\r\n' : '');
+        const buf = Buffer.from(body, 'latin1');
+        const at = Math.min(cut, buf.length);
+        assert.equal(await bodyHashRelaxed([buf.subarray(0, at), buf.subarray(at)]), reference(body));
+      }),
+      { numRuns: 300 },
     );
   });
 

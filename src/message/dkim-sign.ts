@@ -183,29 +183,37 @@ export function relaxedField(raw: string): string {
   return `${name}:${value}`;
 }
 
-/** RFC 6376 §3.4.4 relaxed body canonicalization, hashed with SHA-256 (base64).
- * Streams line by line over the pieces; trailing empty lines are dropped. */
+/** RFC 6376 §3.4.4 relaxed body canonicalization, hashed with SHA-256 (base64):
+ * runs of WSP become one SP, WSP at line ends goes, empty lines at the end go.
+ * Works on whole pieces (regular expressions over the complete lines of each
+ * piece, the last partial line carried over), yielding between pieces. */
 export async function bodyHashRelaxed(body: readonly Buffer[], yieldEvery = 1 << 20): Promise<string> {
   const hash = createHash('sha256');
   let carry = '';
-  let emptyRun = 0;
+  // Empty lines seen but not yet written: they count only if a non-empty line follows.
+  let pending = 0;
   let since = 0;
-  const line = (l: string): void => {
-    let c = l.includes('\t') || l.includes('  ') ? l.replace(/[ \t]+/g, ' ') : l;
-    if (c.endsWith(' ')) c = c.slice(0, -1);
-    if (c === '') {
-      emptyRun++;
+  const lines = (complete: string): void => {
+    const canon = complete.replace(/[ \t]+/g, ' ').replace(/ \r\n/g, '\r\n');
+    const trimmed = canon.replace(/(?:\r\n)+$/, '');
+    const removed = (canon.length - trimmed.length) / 2;
+    if (trimmed === '') {
+      pending += removed;
       return;
     }
-    if (emptyRun > 0) hash.update('\r\n'.repeat(emptyRun));
-    emptyRun = 0;
-    hash.update(c + '\r\n', 'latin1');
+    if (pending > 0) hash.update('\r\n'.repeat(pending));
+    hash.update(trimmed + '\r\n', 'latin1');
+    pending = removed - 1;
   };
   for (const piece of body) {
     const text = carry + piece.toString('latin1');
-    const lines = text.split('\r\n');
-    carry = lines.pop()!;
-    for (const l of lines) line(l);
+    const end = text.lastIndexOf('\r\n');
+    if (end < 0) {
+      carry = text;
+    } else {
+      lines(text.slice(0, end + 2));
+      carry = text.slice(end + 2);
+    }
     since += piece.length;
     if (since >= yieldEvery) {
       since = 0;
@@ -213,7 +221,7 @@ export async function bodyHashRelaxed(body: readonly Buffer[], yieldEvery = 1 <<
     }
   }
   // A last line without CRLF still counts; the CRLF is added (§3.4.4).
-  if (carry !== '') line(carry);
+  if (carry !== '') lines(carry + '\r\n');
   return hash.digest('base64');
 }
 

@@ -63,3 +63,8 @@ test('property: decoders never throw and never grow the input', () => {
     { numRuns: 1000 },
   );
 });
+
+test('base64: text after the padding on the same line is ignored; later lines carry on', () => {
+  assert.equal(decodeBase64(Buffer.from('ecO2dMOkIHZhYW4uCg== ignored')).toString(), 'yötä vaan.\n');
+  assert.equal(decodeBase64(Buffer.from('SGk=\r\nSGk=\r\n')).toString(), 'HiHi');
+});

@@ -20,7 +20,7 @@ const B64 = new Int16Array(256).fill(-1);
   B64[0x5f] = 63;
 }
 
-/** RFC 2045 §6.8: characters outside the alphabet are ignored; '=' ends the data. */
+/** RFC 2045 §6.8: characters outside the alphabet are ignored; '=' ends the data on its line. */
 export function decodeBase64(input: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(Math.floor((input.length * 3) / 4) + 3);
   let o = 0;
@@ -29,10 +29,12 @@ export function decodeBase64(input: Uint8Array): Buffer {
   for (let i = 0; i < input.length; i++) {
     const c = input[i]!;
     if (c === 0x3d) {
-      // Padding: the rest of this quantum is done. Later encoded blocks
-      // (concatenated base64, seen in the wild) carry on after it.
+      // Padding ends the data (RFC 2045 §6.8); what follows on the same line
+      // is ignored. Encoded blocks on later lines (concatenated base64, seen
+      // in the wild) carry on.
       acc = 0;
       bits = 0;
+      while (i + 1 < input.length && input[i + 1] !== 0x0a) i++;
       continue;
     }
     const v = B64[c]!;

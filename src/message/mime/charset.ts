@@ -22,12 +22,27 @@ const ALIASES: Record<string, string> = {
   'unicode-1-1-utf-7': 'utf-7',
 };
 
+/** RFC 2152 UTF-7 (not in the WHATWG table): "+" base64 of UTF-16BE "-". */
+function decodeUtf7(bytes: Uint8Array): string {
+  const s = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return s.replace(/\+([A-Za-z0-9+/]*)-?/g, (m, b64: string) => {
+    if (b64 === '') return m === '+-' ? '+' : m;
+    const raw = Buffer.from(b64, 'base64');
+    let out = '';
+    for (let i = 0; i + 1 < raw.length; i += 2) out += String.fromCharCode((raw[i]! << 8) | raw[i + 1]!);
+    return out;
+  });
+}
+
+const UTF7: TextDecoder = { decode: (b?: AllowSharedBufferSource) => decodeUtf7(b instanceof Uint8Array ? b : new Uint8Array(0)) } as TextDecoder;
+
 function decoderFor(charset: string): TextDecoder | null {
   let label = charset.trim().toLowerCase();
   // RFC 2231 §5: "charset*language" in encoded words.
   const star = label.indexOf('*');
   if (star >= 0) label = label.slice(0, star);
   label = ALIASES[label] ?? label;
+  if (label === 'utf-7') return UTF7;
   let d = decoders.get(label);
   if (d !== undefined) return d;
   try {

@@ -268,7 +268,7 @@ export function parseScript(name: string, text: string, env: ReadonlySet<string>
       if (group.repliesPending > 0) {
         let rest = line;
         let conn = 0;
-        const cm = /^(\d+) (.*)$/.exec(rest);
+        const cm = /^(\d+) (.*)$/s.exec(rest);
         if (script.connections > 1 && cm && Number(cm[1]) > 0) {
           conn = Number(cm[1]);
           rest = cm[2]!;
@@ -296,7 +296,7 @@ export function parseScript(name: string, text: string, env: ReadonlySet<string>
     }
     let rest = line;
     if (script.connections > 1) {
-      const cm = /^(\d+)(?: (.*))?$/.exec(rest);
+      const cm = /^(\d+)(?: (.*))?$/s.exec(rest);
       if (!cm || Number(cm[1]) === 0) return fail(n, 'missing client index');
       const conn = Number(cm[1]);
       if (conn > 100) return fail(n, 'too many connections');
@@ -308,7 +308,7 @@ export function parseScript(name: string, text: string, env: ReadonlySet<string>
     const r = replyPrefix(rest);
     const cmd: ScriptCommand = { line: startLine, tag: r?.tag ?? 0, text: r ? r.rest : rest, reply: r?.reply ?? null };
     if (!r) {
-      const t = /^tag(\d+) (.*)$/i.exec(rest);
+      const t = /^tag(\d+) (.*)$/is.exec(rest);
       if (t && Number(t[1]) > 0) {
         cmd.tag = Number(t[1]);
         cmd.text = t[2]!;
@@ -350,12 +350,12 @@ function untaggedExistence(line: string): Existence | null {
 function replyPrefix(line: string): { tag: number; reply: Arg[]; rest: string } | null {
   let tag = 0;
   let rest = line;
-  const t = /^tag(\d+) (.*)$/i.exec(rest);
+  const t = /^tag(\d+) (.*)$/is.exec(rest);
   if (t && Number(t[1]) > 0) {
     tag = Number(t[1]);
     rest = t[2]!;
   }
-  const m = /^(ok|no|bad|"")(?: (.*)|$)/i.exec(rest);
+  const m = /^(ok|no|bad|"")(?: (.*)|$)/is.exec(rest);
   if (!m) return null;
   const word = m[1]!.toLowerCase();
   return { tag, reply: [{ t: 'atom', v: word === '""' ? '' : word }], rest: m[2] ?? '' };

@@ -13,6 +13,9 @@ import type { AuthUser, SaslStep } from '../../auth/types.ts';
 import { P } from './replies.ts';
 import { isLoopback, type Pop3Session } from './session.ts';
 
+/** Messages up to this size are sent with their status line in one write. */
+const COALESCE_MAX = 256 * 1024;
+
 /** Plaintext credentials may cross this connection now. */
 export function plaintextAllowed(s: Pop3Session): boolean {
   return s.tls || (s.config.auth.allow_plaintext_loopback && isLoopback(s.clientIp));
@@ -144,7 +147,11 @@ async function retr(s: Pop3Session, n: number, lines: number | null): Promise<vo
     return void s.write(P.readTemp);
   }
   const body = lines === null ? content : topLines(content, lines);
-  await s.writeAll([lines === null ? P.retr(m.size) : P.top, ...byteStuff(body)]);
+  const pieces = [Buffer.from(lines === null ? P.retr(m.size) : P.top), ...byteStuff(body)];
+  // Small messages go out in one write (one TCP segment / TLS record run);
+  // large ones piece by piece without copying, waiting for the socket to drain.
+  if (body.length <= COALESCE_MAX) await s.writeAll([Buffer.concat(pieces)]);
+  else await s.writeAll(pieces);
 }
 
 async function quit(s: Pop3Session): Promise<void> {

@@ -7,7 +7,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import type { Config } from '../config/types.ts';
 import type { Store } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
-import { openSqliteStore } from '../store/sqlite/index.ts';
+import { openStore, describeStore } from '../store/open.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -60,14 +60,15 @@ export interface Command {
 }
 
 /** Opens the store named by the config, runs `fn`, and always closes it.
- * The SQLite store is in WAL mode, so this works while the server runs. */
+ * The SQLite store is in WAL mode and PostgreSQL is shared, so this works
+ * while the server runs. */
 export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
   let store: Store;
   try {
-    store = await openSqliteStore({ dataDir: config.data_dir });
+    store = await openStore(config);
   } catch (err) {
-    // The store's message already names the directory ("opening store in ./data: …").
-    throw new CliError(err instanceof StoreError ? err.message : `cannot open the store in ${config.data_dir}: ${String(err)}`);
+    // The store's message already names where it is ("opening store in ./data: …").
+    throw new CliError(err instanceof StoreError ? err.message : `cannot open the store in ${describeStore(config)}: ${String(err)}`);
   }
   try {
     return await fn(store);

@@ -26,6 +26,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
     hostname: hostname(),
     data_dir: './data',
     public_addresses: [],
+    store: { url: '', pool_size: 10 },
     listen: {
       smtp: { host: '0.0.0.0', port: 2525 },
       submission: { host: '0.0.0.0', port: 2587 },
@@ -74,6 +75,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
       self_signed: true,
     },
     relay: { trusted_networks: [] },
+    proxy_protocol: { trusted: [], timeout: 5000 },
     queue: {
       retry_schedule: [60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
       max_age: 5 * 86_400_000,

@@ -10,6 +10,7 @@ import type { Config, ListenAddress } from './types.ts';
 import type { ValueType } from './values.ts';
 import { dnsServerList } from './dns-servers.ts';
 import { networkList } from './network-list.ts';
+import { storeUrl } from './store-url.ts';
 import { durationList } from './duration-list.ts';
 import { points, zoneList } from './abuse-values.ts';
 import { domainList } from './domain-list.ts';
@@ -51,6 +52,14 @@ export const SECTIONS: readonly SchemaSection[] = [
       'POP3 on 2110 and POP3S on 2995 (no root needed).',
     ],
   },
+  {
+    name: 'store',
+    doc: [
+      'Where accounts, mail and the queue live. By default an embedded SQLite database in',
+      'data_dir. Several nodes serving the same domains share one PostgreSQL database',
+      '(docs/deployment.md); `mailroom migrate` moves an existing installation there.',
+    ],
+  },
   { name: 'limits', doc: ['Limits on what one client can make the server do (each has its own SMTP reply).'] },
   { name: 'timeouts', doc: ['Deadlines. Durations are written "250ms", "30s", "5m", "1h", "2d" or combined ("1h30m").'] },
   { name: 'delivery', doc: ['Delivery to local accounts, and how remote hosts are reached.'] },
@@ -66,6 +75,14 @@ export const SECTIONS: readonly SchemaSection[] = [
     doc: [
       'Who may send mail to other domains through this server. Logged-in users (submission)',
       'always may; strangers on port 25 may only deliver to our own domains.',
+    ],
+  },
+  {
+    name: 'proxy_protocol',
+    doc: [
+      'Connections from a load balancer that speaks the PROXY protocol (HAProxy v1 text or',
+      'v2 binary) carry the real client address in a header; every listener (SMTP, IMAP,',
+      'POP3) then logs, limits and greylists by that address. Only trusted peers may send it.',
     ],
   },
   { name: 'smtp', doc: ['SMTP protocol behaviour.'] },
@@ -153,6 +170,23 @@ export const SCHEMA = [
     default: './data',
     doc: 'Where the embedded store (SQLite database and message files) lives.',
     notes: ['A relative path is relative to the working directory of the process.'],
+  },
+  {
+    path: 'store.url',
+    type: storeUrl(),
+    default: '',
+    doc: '"" = the embedded SQLite store in data_dir; "postgres://user:password@host:5432/mailroom" = PostgreSQL.',
+    notes: [
+      'With PostgreSQL every node points at the same database: mail, the queue, greylisting,',
+      'rate limits and login throttling are shared, and changes reach IMAP sessions on every',
+      'node (LISTEN/NOTIFY). The schema is created and upgraded at start.',
+    ],
+  },
+  {
+    path: 'store.pool_size',
+    type: wholeNumber({ min: 1 }),
+    default: 10,
+    doc: 'PostgreSQL connections this node opens for writes and reads (plus one for LISTEN and a few for advisory state).',
   },
   {
     path: 'public_addresses',
@@ -365,6 +399,22 @@ export const SCHEMA = [
     default: [],
     doc: 'Client networks that may relay without logging in (e.g. an application server); none by default.',
     notes: ['Not even loopback is trusted by default: a proxy on the same host would otherwise make an open relay.'],
+  },
+  {
+    path: 'proxy_protocol.trusted',
+    type: networkList(),
+    default: [],
+    doc: 'Load balancers whose connections must start with a PROXY protocol header, e.g. ["10.0.0.5/32"]; none by default.',
+    notes: [
+      'A connection from a listed address without a valid header is closed; from any other',
+      'address a header is not accepted (it would let anyone claim any IP).',
+    ],
+  },
+  {
+    path: 'proxy_protocol.timeout',
+    type: duration({ min: 1 }),
+    default: '5s',
+    doc: 'How long a trusted load balancer may take to send the PROXY header.',
   },
   {
     path: 'auth.max_failures_per_ip',

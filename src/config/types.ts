@@ -30,6 +30,13 @@ export interface Config {
   /** The server's public IP addresses (or networks) that send mail, for the SPF
    * record `mailroom dns` prints and `mailroom check` expects; empty = what `hostname` resolves to. */
   public_addresses: string[];
+  /** Where accounts, mail and the queue are stored. */
+  store: {
+    /** "" = the embedded SQLite store in data_dir; "postgres://…" = a PostgreSQL database several nodes share. */
+    url: string;
+    /** PostgreSQL connections per node (pool size). */
+    pool_size: number;
+  };
   /** Address per role; a role left out is not started. */
   listen: Partial<Record<ListenRole, ListenAddress>>;
   limits: {
@@ -115,6 +122,12 @@ export interface Config {
   relay: {
     /** CIDR networks that may relay without AUTH; empty by default (not even loopback). */
     trusted_networks: string[];
+  };
+  proxy_protocol: {
+    /** Load balancers (CIDR) whose connections start with a PROXY protocol v1/v2 header naming the real client. */
+    trusted: string[];
+    /** Deadline for the PROXY header after connecting, ms. */
+    timeout: number;
   };
   queue: {
     retry_schedule: number[];

@@ -4,7 +4,9 @@ import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/store.ts';
-import { openSqliteStore } from '../store/sqlite/index.ts';
+import { openStore, usesPostgres } from '../store/open.ts';
+import { hostname as machineName } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { ConnectionLimits } from '../net/connection-limits.ts';
 import { SmtpServer } from '../smtp/server/smtp-server.ts';
 import { RecipientResolver } from '../queue/recipient-resolver.ts';
@@ -64,7 +66,12 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
   // naming its key, and implicit-TLS listeners need a certificate.
   const tls = await TlsContexts.load(config, config.data_dir, log);
   checkTlsForListeners(config.listen, tls);
-  const opened = await openSqliteStore({ dataDir: config.data_dir, now: opts.now });
+  // [store] url: embedded SQLite in data_dir, or PostgreSQL shared by several nodes.
+  const opened = await openStore(config, {
+    now: opts.now,
+    listen: true,
+    onBackgroundError: (err) => log.warn('store: PostgreSQL LISTEN connection trouble (retrying)', { error: err }),
+  });
   const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const limits = new ConnectionLimits(config.limits.connections, config.limits.connections_per_ip);
   const resolver = new RecipientResolver(store, { recipientDelimiter: config.delivery.recipient_delimiter });
@@ -93,7 +100,9 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     concurrency: q.concurrency,
     perDomain: q.concurrency_per_domain,
     leaseMs: q.lease,
-    owner: `node:${config.hostname}`,
+    // On a shared database several nodes usually share `hostname` (the MX
+    // name), so the owner also names the machine and the data directory.
+    owner: usesPostgres(config) ? `node:${config.hostname}:${machineName()}:${resolvePath(config.data_dir)}` : `node:${config.hostname}`,
     now,
     log,
     deliver: (domain, claims, onClaimDone) =>

@@ -144,7 +144,8 @@ class Conn {
   }
 }
 
-type Outcome = { status: 'pass' | 'fail' | 'skip'; reason?: string };
+/** groups: command groups run and passed; failures: the first failure of each failed group. */
+type Outcome = { status: 'pass' | 'fail' | 'skip'; reason?: string; groups?: number; groupsPassed?: number; failures?: string[] };
 
 class ScriptFailure extends Error {}
 
@@ -186,6 +187,15 @@ async function runScript(script: Script, mbox: MboxMessage[], port: number, user
   const fail = (why: string): never => {
     throw new ScriptFailure(why);
   };
+  // Like imaptest, a failed group is reported and the script goes on with the next group;
+  // only a lost connection, a timeout or a failed setup ends it.
+  const failures: string[] = [];
+  let groupFailure: string | null = null;
+  const softFail = (why: string): void => {
+    if (groupFailure === null) groupFailure = why;
+  };
+  let groupsRun = 0;
+  let groupsPassed = 0;
   try {
     for (let i = 0; i < script.connections; i++) conns.push(await Conn.open(port, String(i + 1)));
     // The greeting: matched against a banner-check group, else just consumed.
@@ -234,12 +244,17 @@ async function runScript(script: Script, mbox: MboxMessage[], port: number, user
       const g = script.groups[gi]!;
       const conn = conns[g.connection]!;
       m.resetSeqmap(conn.exists);
+      groupsRun++;
+      groupFailure = null;
       const byTag = new Map<string, ScriptCommand>();
       let firstTag = '';
       const where = `line ${g.commands[0]?.line ?? '?'}`;
       for (const cmd of g.commands) {
         const ex = m.expandCommand(cmd.text);
-        if (!ex.ok) return fail(`${where}: ${ex.error}`);
+        if (!ex.ok) {
+          softFail(`${where}: ${ex.error}`);
+          break;
+        }
         let text = ex.text;
         if (/^append$/i.test(text)) {
           const msg = nextMessage();
@@ -281,7 +296,7 @@ async function runScript(script: Script, mbox: MboxMessage[], port: number, user
             const n = m.matchArgs(u.args, args, FULL, prefix);
             m.vars.delete('tag');
             if (n === FULL) {
-              if (u.existence === 'mustNot') fail(`line ${u.line}: unexpected untagged match: ${argsToString(u.args)} — reply: ${r.text.slice(0, 200)}`);
+              if (u.existence === 'mustNot') softFail(`line ${u.line}: unexpected untagged match: ${argsToString(u.args)} — reply: ${r.text.slice(0, 200)}`);
               found[i] = true;
               some = true;
               m.added = [];
@@ -311,20 +326,24 @@ async function runScript(script: Script, mbox: MboxMessage[], port: number, user
         m.vars.set('tag', r.tag);
         const n = m.matchArgs(cmd.reply ?? [], args, FULL, true);
         m.vars.delete('tag');
-        if (n !== FULL) fail(`line ${cmd.line}: ${cmd.text.slice(0, 80)} — expected tagged ${argsToString(cmd.reply ?? [])}, got: ${r.text.slice(r.tag.length + 1, r.tag.length + 200)}`);
+        if (n !== FULL) softFail(`line ${cmd.line}: ${cmd.text.slice(0, 80)} — expected tagged ${argsToString(cmd.reply ?? [])}, got: ${r.text.slice(r.tag.length + 1, r.tag.length + 200)}`);
       }
       g.untagged.forEach((u, i) => {
         if (u.existence === 'must' && !found[i]) {
-          fail(`line ${u.line}: ${g.commands[0]?.text.slice(0, 80) ?? ''} — missing untagged ${argsToString(u.args)} (${mismatches} other replies; best match: ${best[i]!.text.slice(0, 200) || 'none'})`);
+          softFail(`line ${u.line}: ${g.commands[0]?.text.slice(0, 80) ?? ''} — missing untagged ${argsToString(u.args)} (${mismatches} other replies; best match: ${best[i]!.text.slice(0, 200) || 'none'})`);
         }
       });
-      if (extra !== null) fail(`${where}: unexpected untagged reply: ${extra.slice(0, 200)}`);
+      if (extra !== null) softFail(`${where}: unexpected untagged reply: ${extra.slice(0, 200)}`);
+      if (groupFailure !== null) failures.push(groupFailure);
+      else groupsPassed++;
       if (g.sleepMs > 0) await new Promise((r) => setTimeout(r, Math.min(g.sleepMs, 1000)));
     }
-    return { status: 'pass' };
+    const counts = { groups: groupsRun, groupsPassed, failures };
+    return failures.length === 0 ? { status: 'pass', ...counts } : { status: 'fail', reason: failures[0], ...counts };
   } catch (e) {
-    if (e instanceof ScriptFailure) return { status: 'fail', reason: e.message };
-    return { status: 'fail', reason: `runner error: ${(e as Error).message}` };
+    const why = e instanceof ScriptFailure ? e.message : `runner error: ${(e as Error).message}`;
+    failures.push(why);
+    return { status: 'fail', reason: failures[0], groups: groupsRun, groupsPassed, failures };
   } finally {
     for (const c of conns) c.destroy();
   }
@@ -382,8 +401,16 @@ describe('imaptest conformance', () => {
       }
       const ran = results.filter((r) => r.status !== 'skip');
       const passed = ran.filter((r) => r.status === 'pass');
-      const lines = [`imaptest: ${passed.length}/${ran.length} scripts pass (${results.length - ran.length} skipped: capabilities we do not advertise)`];
-      for (const r of results) if (r.status === 'fail') lines.push(`  FAIL ${r.name}: ${r.reason}`);
+      const groups = ran.reduce((a, r) => a + (r.groups ?? 0), 0);
+      const groupsPassed = ran.reduce((a, r) => a + (r.groupsPassed ?? 0), 0);
+      const lines = [
+        `imaptest: ${passed.length}/${ran.length} scripts pass (${results.length - ran.length} skipped: capabilities we do not advertise); ${groupsPassed}/${groups} command groups pass`,
+      ];
+      for (const r of results) {
+        if (r.status !== 'fail') continue;
+        lines.push(`  FAIL ${r.name} (${r.groupsPassed ?? 0}/${r.groups ?? 0} groups): ${r.reason}`);
+        for (const f of (r.failures ?? []).slice(1)) lines.push(`       also: ${f}`);
+      }
       for (const r of results) if (r.status === 'skip') lines.push(`  skip ${r.name}: ${r.reason}`);
       console.log(lines.join('\n'));
       if (!only) assert.ok(passed.length >= FLOOR, `imaptest: ${passed.length} scripts pass, the floor is ${FLOOR}`);

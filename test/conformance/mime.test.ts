@@ -19,12 +19,16 @@
 //     IMAP/Dovecot convention). A bare word without "@" is a mailbox for us
 //     (ENVELOPE), a name for mail-parser; the address vectors compare names
 //     only where neither side involves comments.
-//   - Boundaries: an enclosing multipart's delimiter ends an inner part that
-//     was never closed (RFC 2046 §5.1.2 robustness; mail-parser only looks at
-//     the innermost boundary: malformed/009, 011, 012); a delimiter is matched
-//     at the start of a line only (thirdparty/005 has "invalid--1--"), and the
-//     part starts after the whole delimiter line (mail-parser starts right
-//     after the boundary text: malformed/001, 004, 008, 016).
+//   - Boundaries follow Dovecot's message parser (its tests are in
+//     src/message/mime/parse.test.ts): every enclosing boundary is looked
+//     for, by prefix, the longest match winning, so an enclosing multipart's
+//     delimiter ends an inner part that was never closed (mail-parser only
+//     looks at the innermost boundary: malformed/001, 009, 011, 012); a header
+//     cut short by a delimiter leaves its multipart without parts
+//     (malformed/007); a delimiter is matched at the start of a line only
+//     (thirdparty/005 has "invalid--1--"); the part starts after the whole
+//     delimiter line (mail-parser starts right after the boundary text:
+//     malformed/004, 008, 016).
 //   - Two Content-Type fields: the first counts for us, the last for
 //     mail-parser (malformed/020, 021).
 //   - A base64-encoded message/rfc822 stays an opaque part (its offsets could

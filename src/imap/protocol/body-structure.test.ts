@@ -16,12 +16,12 @@ test('sample: BODYSTRUCTURE byte-exact (RFC 9051 §7.5.2)', () => {
   const innerEnvelope = '(NIL "inner" ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) NIL NIL NIL NIL NIL)';
   const expected =
     '(' +
-    '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 2 NIL NIL NIL NIL)' +
+    '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 1 NIL NIL NIL NIL)' +
     `("message" "rfc822" NIL NIL NIL "7BIT" ${inner.length} ${innerEnvelope} ` +
-    '(("text" "plain" ("charset" "us-ascii") NIL NIL "QUOTED-PRINTABLE" 9 1 NIL NIL NIL NIL)' +
-    '("text" "html" ("charset" "utf-8") NIL NIL "7BIT" 9 1 NIL NIL NIL NIL)' +
+    '(("text" "plain" ("charset" "us-ascii") NIL NIL "QUOTED-PRINTABLE" 9 0 NIL NIL NIL NIL)' +
+    '("text" "html" ("charset" "utf-8") NIL NIL "7BIT" 9 0 NIL NIL NIL NIL)' +
     ' "alternative" ("boundary" "inner") NIL NIL NIL)' +
-    ` ${lf(inner) + 1} NIL NIL NIL NIL)` +
+    ` ${lf(inner)} NIL NIL NIL NIL)` +
     `("application" "octet-stream" ("name" "a.bin") "<part3@example.com>" "some bytes" "BASE64" ${SAMPLE.part3Body.length} NIL ("attachment" ("filename" "a.bin")) ("en" "de") "http://example.com/a.bin")` +
     ' "mixed" ("boundary" "outer") NIL NIL NIL)';
   assert.equal(serializeBodyStructure(s.body, { extensible: true }), expected);
@@ -33,10 +33,10 @@ test('sample: BODY (non-extensible) has no extension data', () => {
   const innerEnvelope = '(NIL "inner" ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) ((NIL NIL "a" "b.example")) NIL NIL NIL NIL NIL)';
   const expected =
     '(' +
-    '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 2)' +
+    '("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 12 1)' +
     `("message" "rfc822" NIL NIL NIL "7BIT" ${inner.length} ${innerEnvelope} ` +
-    '(("text" "plain" ("charset" "us-ascii") NIL NIL "QUOTED-PRINTABLE" 9 1)("text" "html" ("charset" "utf-8") NIL NIL "7BIT" 9 1) "alternative")' +
-    ` ${lf(inner) + 1})` +
+    '(("text" "plain" ("charset" "us-ascii") NIL NIL "QUOTED-PRINTABLE" 9 0)("text" "html" ("charset" "utf-8") NIL NIL "7BIT" 9 0) "alternative")' +
+    ` ${lf(inner)})` +
     `("application" "octet-stream" ("name" "a.bin") "<part3@example.com>" "some bytes" "BASE64" ${SAMPLE.part3Body.length})` +
     ' "mixed")';
   assert.equal(serializeBodyStructure(s.body, { extensible: false }), expected);

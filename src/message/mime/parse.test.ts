@@ -138,10 +138,11 @@ test('limits: depth and part count stop the descent, never the parse', () => {
   assert.equal(parseMessage(buf(many)).body.parts!.length, 100);
 });
 
-test('countLines counts line ends plus an unterminated last line', () => {
+test('countLines counts line ends (an unterminated last line is not counted, as in Dovecot)', () => {
   const b = buf('a\r\nb\r\nc');
-  assert.equal(countLines(b, 0, b.length), 3);
+  assert.equal(countLines(b, 0, b.length), 2);
   assert.equal(countLines(b, 0, 6), 2);
+  assert.equal(countLines(b, 0, 5), 1);
   assert.equal(countLines(b, 0, 0), 0);
 });
 
@@ -209,4 +210,68 @@ test('property: generated MIME trees parse to their exact offsets (CRLF and LF)'
     }),
     { numRuns: 500 },
   );
+});
+
+// Dovecot's message-parser tests (src/lib-mail/test-message-parser.c), the
+// structure they expect: [part start, header bytes, body bytes, children].
+type Shape = [number, number, number, Shape[]];
+function shapeOf(p: PartSummary): Shape {
+  const kids = p.parts ?? (p.message ? [p.message.body] : []);
+  return [p.headerStart, p.bodyStart - p.headerStart, p.end - p.bodyStart, kids.map(shapeOf)];
+}
+
+test('Dovecot: truncated mime headers 2 (longest boundary wins, cut header has no body)', () => {
+  const m = buf('Content-Type: multipart/mixed; boundary="ab"\n\n--ab\nContent-Type: multipart/mixed; boundary="a"\n\n--ab\nContent-Type: text/plain\n\n--a\n\n');
+  const s = shapeOf(parseMessage(m).body);
+  assert.equal(s[3].length, 2);
+  assert.equal(s[3][0]![0], 51);
+  assert.deepEqual(s[3][0]![3], []);
+  assert.equal(s[3][0]![2], 0);
+  assert.deepEqual(s[3][1], [101, 26, 5, []]);
+});
+
+test('Dovecot: duplicate mime boundary (the innermost takes it)', () => {
+  const m = buf('Content-Type: multipart/mixed; boundary="a"\n\n--a\nContent-Type: multipart/mixed; boundary="a"\n\n--a\nContent-Type: text/plain\n\nbody\n');
+  const s = shapeOf(parseMessage(m).body);
+  assert.equal(s[3].length, 1);
+  assert.deepEqual(s[3][0]!.slice(0, 3), [49, 45, 35]);
+  assert.deepEqual(s[3][0]![3], [[98, 26, 5, []]]);
+});
+
+test('Dovecot: garbage suffix mime boundary (prefix match)', () => {
+  const m = buf('Content-Type: multipart/mixed; boundary="a"\n\n--ab\nContent-Type: multipart/mixed; boundary="a"\n\n--ac\nContent-Type: text/plain\n\nbody\n');
+  const s = shapeOf(parseMessage(m).body);
+  assert.deepEqual(s[3][0]!.slice(0, 3), [50, 45, 36]);
+  assert.deepEqual(s[3][0]![3], [[100, 26, 5, []]]);
+});
+
+test('Dovecot: continuing mime boundary and its reverse', () => {
+  const a = shapeOf(parseMessage(buf('Content-Type: multipart/mixed; boundary="a"\n\n--a\nContent-Type: multipart/mixed; boundary="ab"\n\n--ab\nContent-Type: text/plain\n\nbody\n')).body);
+  assert.deepEqual(a[3][0]!.slice(0, 3), [49, 46, 36]);
+  assert.deepEqual(a[3][0]![3], [[100, 26, 5, []]]);
+  const r = shapeOf(
+    parseMessage(buf('Content-Type: multipart/mixed; boundary="ab"\n\n--ab\nContent-Type: multipart/mixed; boundary="a"\n\n--a\nContent-Type: text/plain\n\nbody\n--ab\nContent-Type: text/html\n\nbody2\n')).body,
+  );
+  assert.equal(r[3].length, 2);
+  assert.deepEqual(r[3][0]!.slice(0, 3), [51, 45, 34]);
+  assert.deepEqual(r[3][0]![3], [[100, 26, 4, []]]);
+  assert.deepEqual(r[3][1], [136, 25, 6, []]);
+});
+
+test('Dovecot: continuing truncated mime boundary (a header cut by a delimiter)', () => {
+  const m = buf('Content-Type: multipart/mixed; boundary="a"\n\n--a\nContent-Type: multipart/mixed; boundary="ab"\nMIME-Version: 1.0\n--ab\nContent-Type: text/plain\n\n--ab--\n--a--\n\n');
+  const s = shapeOf(parseMessage(m).body);
+  assert.equal(s[3].length, 3);
+  assert.deepEqual(s[3][0], [49, 62, 0, []]);
+  assert.equal(s[3][1]![0], 117);
+  assert.equal(s[3][1]![2], 0);
+  assert.deepEqual(s[3][2]!.slice(1), [0, 0, []]);
+});
+
+test('Dovecot: trailing dashes in boundaries', () => {
+  const m = buf('Content-Type: multipart/mixed; boundary="a--"\n\n--a--\nContent-Type: multipart/mixed; boundary="a----"\n\n--a----\nContent-Type: text/plain\n\nbody\n--a------\nContent-Type: text/html\n\nbody2\n--a----');
+  const s = shapeOf(parseMessage(m).body);
+  assert.equal(s[3].length, 1);
+  assert.equal(s[3][0]![3].length, 1);
+  assert.equal(s[3][0]![3][0]![3].length, 0);
 });

@@ -38,7 +38,11 @@ interface Ctx {
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** RFC 3501 body-fld-lines: line endings in the body, plus an unterminated last line. */
+/**
+ * RFC 9051 body-fld-lines: the line endings in the body. A last line without
+ * one (the CRLF before a boundary belongs to the boundary) is not counted,
+ * as Dovecot counts, so our BODYSTRUCTURE matches the reference server's.
+ */
 export function countLines(buf: Uint8Array, start: number, end: number): number {
   let n = 0;
   let i = buf.indexOf(LF, start);
@@ -46,7 +50,6 @@ export function countLines(buf: Uint8Array, start: number, end: number): number 
     n++;
     i = buf.indexOf(LF, i + 1);
   }
-  if (end > start && buf[end - 1] !== LF) n++;
   return n;
 }
 
@@ -88,9 +91,10 @@ interface Stop {
 
 /**
  * The first line in buf[from, limit) that starts with "--" + one of the
- * boundaries in `stack` (innermost first). Like Dovecot (and mail-parser),
- * a delimiter is recognised by prefix: what follows the boundary on the line
- * is ignored, except "--" which makes it a close delimiter.
+ * boundaries in `stack` (innermost first). As in Dovecot's message parser, a
+ * delimiter is recognised by prefix (what follows the boundary on the line is
+ * ignored, except "--" which makes it a close delimiter), and when several
+ * boundaries match, the longest wins (the innermost on a tie).
  */
 function findDelimiter(buf: Buffer, from: number, limit: number, stack: Buffer[]): Stop | null {
   if (stack.length === 0) return null;
@@ -99,12 +103,15 @@ function findDelimiter(buf: Buffer, from: number, limit: number, stack: Buffer[]
     const i = buf.indexOf(DASHES, pos);
     if (i < 0 || i + 2 > limit) return null;
     if (i === from || buf[i - 1] === LF) {
+      let best: Buffer | null = null;
       for (const b of stack) {
         const after = i + 2 + b.length;
-        if (after <= limit && buf.compare(b, 0, b.length, i + 2, after) === 0) {
-          const close = after + 2 <= limit && buf[after] === 0x2d && buf[after + 1] === 0x2d;
-          return { at: i, boundary: b, close };
-        }
+        if ((best === null || b.length > best.length) && after <= limit && buf.compare(b, 0, b.length, i + 2, after) === 0) best = b;
+      }
+      if (best !== null) {
+        const after = i + 2 + best.length;
+        const close = after + 2 <= limit && buf[after] === 0x2d && buf[after + 1] === 0x2d;
+        return { at: i, boundary: best, close };
       }
     }
     pos = i + 1;
@@ -168,7 +175,10 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
   const hb = readHeader(buf, start, hLimit, limits.maxHeaderFields, limits.maxHeaderBytes);
   const fields = hb.fields;
   let bodyStart = hb.bodyStart;
-  if (!hb.complete && hStop !== null) bodyStart = Math.max(start, beforeDelimiter(buf, hStop.at, start));
+  // A header cut short by an enclosing delimiter: the entity has no body
+  // (and a multipart no parts, as in Dovecot).
+  const cut = !hb.complete && hStop !== null;
+  if (cut) bodyStart = Math.max(start, beforeDelimiter(buf, hStop.at, start));
   let type = digest ? 'message' : 'text';
   let subtype = digest ? 'rfc822' : 'plain';
   let params: PartSummary['params'] = digest ? [] : [['charset', 'us-ascii']];
@@ -222,8 +232,8 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
   if (type === 'multipart') {
     part.parts = [];
     const usable = boundary !== null && boundary !== '' && boundary.length <= 200;
-    if (!usable || depth >= limits.maxDepth) {
-      if (usable) ctx.truncated = true;
+    if (!usable || cut || depth >= limits.maxDepth) {
+      if (usable && !cut) ctx.truncated = true;
       endAt(hStop);
     } else {
       const own = Buffer.from(boundary!, 'utf8');
@@ -251,7 +261,7 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
       }
       endAt(s);
     }
-  } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding) && depth < limits.maxDepth && ctx.parts < limits.maxParts) {
+  } else if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding) && !cut && depth < limits.maxDepth && ctx.parts < limits.maxParts) {
     // RFC 2046 §5.2.1: the body is a message; only the identity encodings
     // may wrap one (an encoded one stays an opaque leaf).
     const inner = parseEntity(ctx, bodyStart, limit, stack, depth + 1, false, hStop);
@@ -259,7 +269,7 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
     stop = inner.stop;
     part.end = inner.part.end;
   } else {
-    if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding)) ctx.truncated = true;
+    if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && isIdentityEncoding(encoding) && !cut) ctx.truncated = true;
     endAt(hStop);
   }
   part.size = part.end - bodyStart;

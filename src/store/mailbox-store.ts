@@ -88,8 +88,10 @@ export interface MailboxStore {
    * (RFC 9051 §6.3.5). INBOX cannot be deleted: StoreError('invalid'). */
   deleteMailbox(accountId: number, name: string): Promise<void>;
   /** Renames a mailbox and its children (`from/…` → `to/…`), keeping UIDs and
-   * UIDVALIDITY. Renaming INBOX moves its messages to a new mailbox `to` and
-   * leaves INBOX empty (RFC 9051 §6.3.6). 'exists' / 'not_found'. */
+   * UIDVALIDITY. Renaming INBOX moves its messages to a new mailbox `to` (with
+   * its own UIDVALIDITY) and leaves INBOX empty (RFC 9051 §6.3.6); INBOX's
+   * changesSince reports the moved UIDs as expunged. 'exists' / 'not_found';
+   * 'invalid' for a rename into the mailbox's own subtree. */
   renameMailbox(accountId: number, from: string, to: string): Promise<void>;
   setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
   getMailboxById(mailboxId: number): Promise<Mailbox | null>;

@@ -703,6 +703,12 @@ export const SCHEMA = [
     notes: ['RFC 1939 §3 asks for at least 10 minutes; shorter values are for tests.'],
   },
   {
+    path: 'pop3.max_bad_commands',
+    type: wholeNumber({ min: 1 }),
+    default: 20,
+    doc: 'Bad commands in a row (unknown, wrong state, bad arguments, too long) before the POP3 session is closed.',
+  },
+  {
     path: 'greylist.enabled',
     type: boolean(),
     default: false,

@@ -192,6 +192,8 @@ export interface Config {
     max_line: number;
     /** Autologout after this long without a command, ms (RFC 1939 §3: at least 10 minutes). */
     idle_timeout: number;
+    /** Bad commands in a row before the session is closed. */
+    max_bad_commands: number;
   };
   /** Greylisting of unknown (network, sender, recipient) triplets (issue 8, RFC 6647). */
   greylist: {

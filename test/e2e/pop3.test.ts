@@ -334,10 +334,10 @@ print(json.dumps(res))
   });
 });
 
-describe('POP3 idle timeout (pop3.idle_timeout)', () => {
+describe('POP3 idle timeout and bad-command limit (pop3.idle_timeout, pop3.max_bad_commands)', () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ toml: BASE_TOML + '[pop3]\nidle_timeout = "300ms"\n', users: { [ALICE]: PW } });
+    ts = await startTestServer({ toml: BASE_TOML + '[pop3]\nidle_timeout = "300ms"\nmax_bad_commands = 3\n', users: { [ALICE]: PW } });
     await deliver(ts.server.store, ALICE, [M1]);
   });
   after(() => ts.stop());
@@ -350,6 +350,19 @@ describe('POP3 idle timeout (pop3.idle_timeout)', () => {
     await c.waitClosed();
     assert.ok(Date.now() - started >= 250);
     assert.equal((await inboxOf(ts.server.store, ALICE)).messages.length, 1);
+  });
+
+  it('closes the session after pop3.max_bad_commands bad commands in a row', async () => {
+    const c = await RawPop3.connect(ts.server.ports.pop3s!, { tls: true });
+    await c.line();
+    assert.equal(await c.cmd('FROB'), '-ERR Unknown command');
+    assert.equal(await c.cmd('STAT'), '-ERR STAT is not valid in this state');
+    assert.equal(await c.cmd('NOOP'), '+OK', 'a good command resets the count');
+    assert.equal(await c.cmd('FROB'), '-ERR Unknown command');
+    assert.equal(await c.cmd('LIST'), '-ERR LIST is not valid in this state');
+    assert.equal(await c.cmd('FROB'), '-ERR Unknown command');
+    assert.equal(await c.line(), '-ERR Too many bad commands, closing');
+    await c.waitClosed();
   });
 
   it('commands keep a session alive', async () => {

@@ -3,7 +3,8 @@
 // machine in commands.ts and writes replies in order; pipelined commands
 // (RFC 2449 PIPELINING) are answered one after the other. Limits: the command
 // line length (`pop3.max_line`, RFC 2449 §4) and the idle time
-// (`pop3.idle_timeout`, RFC 1939 §3 autologout: no UPDATE, nothing deleted).
+// (`pop3.idle_timeout`, RFC 1939 §3 autologout: no UPDATE, nothing deleted),
+// and bad commands in a row (`pop3.max_bad_commands`).
 // STLS swaps the socket for its TLS wrapper (RFC 2595 §4). No exception
 // crosses the connection (DESIGN convention 8): a failure answers
 // "-ERR [SYS/TEMP]" and closes. The maildrop lock is released when the session
@@ -42,8 +43,6 @@ export interface Maildrop {
 
 /** Input beyond this is not read from the socket until commands catch up. */
 const MAX_BUFFERED_INPUT = 1 << 20;
-/** Consecutive bad commands before the session is closed. */
-const MAX_ERRORS = 20;
 
 export class Pop3Session {
   readonly id: string;
@@ -239,7 +238,7 @@ export class Pop3Session {
         this.#clearIdle();
         if (this.auth) await continueAuth(this, line);
         else await handleLine(this, line);
-        if (this.errors >= MAX_ERRORS) this.close(P.tooManyErrors);
+        if (this.errors >= this.config.pop3.max_bad_commands) this.close(P.tooManyErrors);
       }
     } catch (e) {
       this.log.error('session failed', { error: e });

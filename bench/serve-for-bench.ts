@@ -22,6 +22,8 @@
 // HOST:PORT points lookups at the bench's DNS server (dns.servers), and
 // --remote-port N, --queue-concurrency N and --queue-concurrency-per-domain N
 // set [delivery] port and [queue] concurrency and concurrency_per_domain.
+// --dkim gives the domain an RSA-2048 and an Ed25519 DKIM key, so every
+// message submitted by a user is signed twice (the signing-cost scenario).
 //
 // Run: node bench/serve-for-bench.ts [--port 0] [--submission-port 0] [--submissions-port 0]
 //      [--no-submission] [--allow-plaintext-auth] [--users 100] [--domain example.org] [--password bench-pw]
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
       'remote-port': { type: 'string' },
       'queue-concurrency': { type: 'string' },
       'queue-concurrency-per-domain': { type: 'string' },
+      dkim: { type: 'boolean' },
     },
   });
   const wholeNumber = (name: string, v: string | undefined): number | undefined => {
@@ -220,6 +223,11 @@ async function main(): Promise<void> {
         const a = await store.getAccount?.(address);
         if (a) accountIds.push(a.id);
       }
+    }
+    if (values.dkim) {
+      const dk = await importSrc('cli/dkim.ts');
+      const keygen = fn<(s: unknown, d: string, o: { algorithm?: string }, now: Date) => Promise<unknown>>(dk, 'keygen', 'src/cli/dkim.ts');
+      for (const algorithm of ['rsa-sha256', 'ed25519-sha256']) await keygen(store, domain, { algorithm }, new Date());
     }
     if (ownStore) await store.close?.();
 

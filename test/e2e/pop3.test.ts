@@ -265,6 +265,19 @@ print(json.dumps(res))
     assert.equal((await inboxOf(ts.server.store, ALICE)).messages.length, n);
   });
 
+  it('commands pipelined after STLS in plaintext are discarded, never run under TLS (CVE-2011-0411)', async () => {
+    const c = await RawPop3.connect(pop3);
+    await c.line();
+    c.send(`STLS\r\nUSER ${ALICE}\r\nPASS ${PW}\r\n`);
+    assert.match(await c.line(), /^\+OK Begin TLS/);
+    await c.startTls();
+    // Only the reply to this CAPA comes back: the injected USER/PASS were dropped.
+    assert.match(await c.cmd('CAPA'), /^\+OK Capability list follows/);
+    assert.doesNotMatch((await c.body()).toString(), /STLS/);
+    assert.equal(await c.cmd('PASS x'), '-ERR Send USER first');
+    assert.match(await c.cmd('QUIT'), /^\+OK/);
+  });
+
   it('pipelined commands are answered in order', async () => {
     const c = await RawPop3.connect(pop3s, { tls: true });
     await c.line();
@@ -337,7 +350,8 @@ print(json.dumps(res))
 describe('POP3 idle timeout and bad-command limit (pop3.idle_timeout, pop3.max_bad_commands)', () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ toml: BASE_TOML + '[pop3]\nidle_timeout = "300ms"\nmax_bad_commands = 3\n', users: { [ALICE]: PW } });
+    const toml = LISTEN + '[auth]\nslowdown = "0s"\nallow_plaintext_loopback = true\n[pop3]\nidle_timeout = "300ms"\nmax_bad_commands = 3\n';
+    ts = await startTestServer({ toml, users: { [ALICE]: PW } });
     await deliver(ts.server.store, ALICE, [M1]);
   });
   after(() => ts.stop());
@@ -363,6 +377,19 @@ describe('POP3 idle timeout and bad-command limit (pop3.idle_timeout, pop3.max_b
     assert.equal(await c.cmd('FROB'), '-ERR Unknown command');
     assert.equal(await c.line(), '-ERR Too many bad commands, closing');
     await c.waitClosed();
+  });
+
+  it('with auth.allow_plaintext_loopback, USER/PASS and AUTH work without TLS from loopback', async () => {
+    const c = await RawPop3.connect(ts.server.ports.pop3!);
+    await c.line();
+    c.send('CAPA\r\n');
+    assert.match(await c.line(), /^\+OK/);
+    const caps = (await c.body()).toString();
+    assert.match(caps, /\r\nUSER\r\n/);
+    assert.match(caps, /\r\nSASL PLAIN\r\n/);
+    assert.match(caps, /\r\nSTLS\r\n/);
+    assert.match(await c.cmd(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${PW}`).toString('base64')}`), /^\+OK Logged in/);
+    assert.match(await c.cmd('QUIT'), /^\+OK/);
   });
 
   it('commands keep a session alive', async () => {

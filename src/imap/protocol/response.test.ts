@@ -195,7 +195,7 @@ describe('IMAP response properties', () => {
     );
   });
 
-  it('ESEARCH, SEARCH, VANISHED, QUOTA and ID lines re-parse', () => {
+  it('ESEARCH, SEARCH, VANISHED, QUOTA, QUOTAROOT, NAMESPACE, ID and the other data lines re-parse', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 1e6 }), { maxLength: 30 }), fc.string({ maxLength: 10 }), (ns, text) => {
         reparse(esearchLine({ tag: 'a', uid: true, all: ns, count: ns.length, ...(ns.length > 0 ? { min: Math.min(...ns), max: Math.max(...ns) } : {}) }));
@@ -203,6 +203,12 @@ describe('IMAP response properties', () => {
         if (ns.length > 0) reparse(vanishedLine(ns, true));
         reparse(asNonSync(Buffer.from(idLine([['name', text]]))));
         reparse(asNonSync(Buffer.from(quotaLine(text, [{ name: 'STORAGE', usage: 1, limit: 2 }]))));
+        reparse(asNonSync(Buffer.from(quotaRootLine(text || 'x', [text]))));
+        reparse(asNonSync(Buffer.from(namespaceLine({ personal: [{ prefix: text, delimiter: '/' }], other: [], shared: [{ prefix: 'Shared/', delimiter: null }] }))));
+        reparse(existsLine(ns.length));
+        reparse(flagsLine(['\\Seen', '$Junk']));
+        reparse(enabledLine(['CONDSTORE']));
+        reparse(capabilityLine(['IMAP4rev2', 'AUTH=PLAIN']));
       }),
       { numRuns: 500 },
     );

@@ -78,3 +78,17 @@ test('pass everywhere: deliver, nobody decided', () => {
   const d = decide(res({ spf: 'pass', dmarc: 'pass', policy: 'reject', dkim: [{ result: 'pass', aligned: true }] }), S);
   assert.deepEqual(d, { action: 'deliver', decidedBy: null, reason: null });
 });
+
+test('PSL organisational domains (RFC 7489 §3.2): property — never throws, answer is a suffix of the input', async () => {
+  const fc = (await import('fast-check')).default;
+  const { publicSuffixList } = await import('./psl.ts');
+  const psl = publicSuffixList();
+  assert.equal(psl.registrableDomain('mail.example.co.uk'), 'example.co.uk');
+  assert.equal(psl.orgDomain('co.uk'), 'co.uk');
+  fc.assert(
+    fc.property(fc.oneof(fc.domain(), fc.string({ maxLength: 40 })), (d) => {
+      const r = psl.registrableDomain(d);
+      if (r !== null && /^[\x00-\x7f]*$/.test(d)) assert.ok(d.toLowerCase().replace(/\.$/, '').endsWith(r), `${d} → ${r}`);
+    }),
+  );
+});

@@ -4,7 +4,9 @@
 // sit at its key's indentation), `- key: value` items, plain scalars (folded
 // over several lines), single- and double-quoted scalars (with \xHH, \uHHHH,
 // \n, \t, \r, \0, \\ and \" escapes), flow sequences `[a, "b"]`, and block
-// scalars `|`, `|-`, `|+`, `>`, `>-`, `>+`. Every scalar is a string (no
+// scalars `|`, `|-`, `|+`, `>`, `>-`, `>+`. Not read: anchors and aliases,
+// tags, flow mappings, and the compact nested sequence `- - x` (write "-" and
+// the inner list on the next, deeper lines). Every scalar is a string (no
 // number, boolean or null typing: the harnesses interpret values). Anything
 // else throws with the line number. No package for YAML is installed, and this
 // is all the suites need.

@@ -48,6 +48,7 @@ export interface SpamScore {
 export function bayesRule(p: number): RuleHit {
   const pct = (p * 100).toFixed(1);
   const band = (name: string, points: number): RuleHit => ({ name, points, reason: `classifier: spam probability ${pct}%` });
+  if (p >= 0.999) return band('BAYES_999', 4.5);
   if (p >= 0.99) return band('BAYES_99', 4.0);
   if (p >= 0.95) return band('BAYES_95', 3.0);
   if (p >= 0.8) return band('BAYES_80', 2.0);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { performance } from 'node:perf_hooks';
 import { decodeEncodedWords, decodeQuotedPrintable, header, htmlToText, parseContentType, viewMessage, visibleText, VIEW_LIMITS } from './message-view.ts';
 
 const MULTI = [
@@ -78,4 +79,13 @@ test('property: any input gives a view within the limits, never a throw', () => 
     }),
     { numRuns: 300 },
   );
+});
+
+test('only the first MiB is read: a huge message costs bounded time', () => {
+  const big = 'Subject: big\r\nContent-Type: text/plain\r\n\r\n' + 'word '.repeat(4 * 1024 * 1024 / 5);
+  const t0 = performance.now();
+  const v = viewMessage(Buffer.from(big));
+  assert.ok(v.truncated);
+  assert.ok(v.text[0].length <= VIEW_LIMITS.maxInput);
+  assert.ok(performance.now() - t0 < 2000);
 });

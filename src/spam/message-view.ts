@@ -23,7 +23,9 @@ export interface MessageView {
   truncated: boolean;
 }
 
-export const VIEW_LIMITS = { maxParts: 64, maxDepth: 8, maxText: 512 * 1024, maxHeaders: 500 } as const;
+/** maxInput: only the first MiB is read (like spamc's size limit: spam is small, and a
+ * 50 MB attachment must not cost 50 MB of string work on the event loop). */
+export const VIEW_LIMITS = { maxInput: 1024 * 1024, maxParts: 64, maxDepth: 8, maxText: 512 * 1024, maxHeaders: 500 } as const;
 
 /** First value of a header field, or undefined. */
 export function header(v: MessageView, name: string): string | undefined {
@@ -111,9 +113,11 @@ export function decodeEncodedWords(value: string): string {
 }
 
 export function viewMessage(content: Buffer | string): MessageView {
-  const raw = typeof content === 'string' ? content : content.toString('latin1');
+  const cut = content.length > VIEW_LIMITS.maxInput;
+  const part = cut ? content.slice(0, VIEW_LIMITS.maxInput) : content;
+  const raw = typeof part === 'string' ? part : part.toString('latin1');
   const { head, body } = splitHead(raw);
-  const view: MessageView = { headers: parseHeaderBlock(head), text: [], html: [], otherParts: 0, truncated: false };
+  const view: MessageView = { headers: parseHeaderBlock(head), text: [], html: [], otherParts: 0, truncated: cut };
   for (const h of view.headers) if (h.name === 'subject' || h.name === 'from' || h.name === 'to') h.value = decodeEncodedWords(h.value);
   const state = { parts: 0, textBytes: 0 };
   walk(view, view.headers, body, 0, state);

@@ -189,3 +189,15 @@ test('property: imapflow parses BODYSTRUCTURE of generated trees; its part numbe
     { numRuns: 200 },
   );
 });
+
+test('property: ENVELOPE and BODYSTRUCTURE of arbitrary bytes are well-formed, with and without UTF-8', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 500 }), fc.boolean(), (u, utf8) => {
+      const s = summarizeMessage(Buffer.from(u));
+      assert.ok(Array.isArray(parseImapValue(serializeBodyStructure(s.body, { extensible: true, utf8 }))));
+      const env = parseImapValue(serializeEnvelope(s.envelope, { utf8 }));
+      assert.ok(Array.isArray(env) && env.length === 10);
+    }),
+    { numRuns: 1000 },
+  );
+});

@@ -208,6 +208,18 @@ const msgArb = fc.record({
 });
 
 describe('SEARCH properties', () => {
+  it('text matching equals a case-insensitive substring test, regex characters included', () => {
+    const unit = fc.constantFrom('a', 'B', 'c', 'ä', 'Ä', 'é', 'É', ' ', '.', '*', '+', '?', '(', ')', '[', ']', '{', '}', '|', '^', '$', '\\', '/', '-');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 12 }), fc.string({ unit, maxLength: 4 }), (body, needle) => {
+        const want = body.toLowerCase().includes(needle.toLowerCase());
+        assert.equal(matches({ type: 'body', value: needle }, view({ seq: 1, uid: 1, body }), ctx), want, JSON.stringify([body, needle]));
+      }),
+      { numRuns: 3000 },
+    );
+    assert.equal(test('BODY "café"', { seq: 1, uid: 1, body: 'CAFE\u0301 au lait' }), true, 'decomposed text matches its composed form');
+  });
+
   it('never throws; NOT negates; OR is the disjunction (De Morgan)', () => {
     fc.assert(
       fc.property(keyArb, keyArb, msgArb, (a, b, m) => {

@@ -171,3 +171,61 @@ describe('sender authentication is skipped for trusted networks', () => {
     assert.equal(dns.queries.length, 0, 'no DNS question was asked');
   });
 });
+
+describe('a trusted ARC forwarder vouches for a DMARC failure (RFC 8617 §7.2)', () => {
+  const arcKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const arcPublic = (arcKey.publicKey.export({ format: 'der', type: 'spki' }) as Buffer).toString('base64');
+  const { sealMessage } = require('mailauth/lib/arc') as { sealMessage: (m: Buffer, o: Record<string, unknown>) => Promise<Buffer> };
+  let dns: DnsServer;
+  const servers: TestServer[] = [];
+  const records = [
+    { name: 'reject.example', type: 'TXT' as const, data: 'v=spf1 ip4:192.0.2.1 -all' },
+    { name: '_dmarc.reject.example', type: 'TXT' as const, data: 'v=DMARC1; p=reject' },
+    { name: 'lists.example.org', type: 'TXT' as const, data: 'v=spf1 ip4:127.0.0.1 -all' },
+    // RFC 1035 §3.3.14: a character-string is at most 255 octets; a 2048-bit key record needs several.
+    { name: 'arc._domainkey.lists.example.org', type: 'TXT' as const, data: `v=DKIM1; k=rsa; p=${arcPublic}`.match(/.{1,200}/g)! },
+  ];
+  before(async () => {
+    dns = await startDnsServer(records);
+  });
+  after(async () => {
+    for (const s of servers) await s.stop();
+    await dns.close();
+  });
+
+  async function server(trusted: string): Promise<TestServer> {
+    const ts = await startTestServer({
+      users: { 'alice@example.org': 'pw' },
+      toml: `[dns]\nservers = ["${dns.address}"]\ntimeout = "400ms"\n[auth_checks]\nenabled = true\ntrusted_arc_forwarders = [${trusted}]\n`,
+    });
+    servers.push(ts);
+    return ts;
+  }
+
+  /** A list post from ceo@reject.example, re-sent by lists.example.org with an ARC set on top. */
+  async function forwarded(): Promise<string> {
+    const raw = Buffer.from(message('ceo@reject.example', 'List-Id: <team.lists.example.org>\r\n'));
+    const seal = await sealMessage(raw, {
+      signingDomain: 'lists.example.org',
+      selector: 'arc',
+      privateKey: arcKey.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+      authResults: 'lists.example.org; spf=pass smtp.mailfrom=ceo@reject.example; dmarc=pass header.from=reject.example',
+      cv: 'none',
+    });
+    return seal.toString().replace(/\r?\n/g, '\r\n') + raw.toString();
+  }
+
+  it('refused without trust, delivered with lists.example.org trusted; the A-R says why', async () => {
+    const plain = await server('');
+    const r1 = await send(plain, 'list-bounces@lists.example.org', await forwarded());
+    assert.equal(r1.code, 550, r1.text);
+    const trusting = await server('"lists.example.org"');
+    const r2 = await send(trusting, 'list-bounces@lists.example.org', await forwarded());
+    assert.equal(r2.code, 250, r2.text);
+    const h = headerOf((await inbox(trusting, 'alice@example.org')).at(-1)!.content);
+    assert.match(h, /arc=pass/);
+    assert.match(h, /dmarc=fail[^\r]*overridden: ARC sealed by trusted forwarder/);
+    const line = trusting.logs.findLast((l) => l.msg === 'message accepted') as Record<string, any>;
+    assert.equal(line.auth_decision.by, 'arc');
+  });
+});

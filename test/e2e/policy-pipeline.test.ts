@@ -172,6 +172,23 @@ describe('policy pipeline applied by the SMTP session', () => {
     c.close();
   });
 
+  it('BDAT LAST goes through the same end-of-message policy', async () => {
+    const c = await session();
+    await c.cmd('MAIL FROM:<ok@x.example>');
+    await c.cmd('RCPT TO:<a@example.org>');
+    const body = 'Subject: SPAMSPAM\r\n\r\nhi\r\n';
+    c.write(`BDAT ${Buffer.byteLength(body)} LAST\r\n${body}`);
+    assert.match((await c.reply()).text, /^550 5\.7\.1 Spam/);
+    await c.cmd('MAIL FROM:<ok@x.example>');
+    await c.cmd('RCPT TO:<a@example.org>');
+    const ok = 'X-Forged: 1\r\nSubject: fine\r\n\r\nhi\r\n';
+    c.write(`BDAT ${Buffer.byteLength(ok)} LAST\r\n${ok}`);
+    assert.match((await c.reply()).text, /^250 /);
+    assert.equal(Buffer.concat(stored.at(-1)!.content).toString(), 'Subject: fine\r\n\r\nhi\r\n');
+    assert.match(stored.at(-1)!.traceHeader, /^X-Policy: checked\r\n/);
+    c.close();
+  });
+
   it('trusted clients skip inbound hooks, but scope "all" hooks still run', async () => {
     trusted = true;
     try {

@@ -16,6 +16,7 @@ import { R, serializeReply, type Reply } from '../protocol/reply.ts';
 import type { SessionServices, SmtpBackend, SmtpRole, TlsInfo } from './ports.ts';
 import { handleLine, finishMessage, finishBdatChunk, type SessionState, type Transaction } from './commands.ts';
 import { continueAuth } from './auth.ts';
+import { peerAddress } from '../../net/proxy-gate.ts';
 import { connectPolicy } from './policy.ts';
 
 /** command: lines are commands; auth: lines answer a SASL challenge;
@@ -105,7 +106,8 @@ export class SmtpSession {
     this.config = o.config;
     this.services = o.services;
     this.backend = o.services.backend;
-    this.clientIp = normalizeIp(o.socket.remoteAddress ?? 'unknown');
+    // The real client behind a trusted load balancer (PROXY protocol), else the peer.
+    this.clientIp = normalizeIp(peerAddress(o.socket).address);
     this.log = o.logger.child({ session: o.sessionId, client: this.clientIp });
     this.now = o.now ?? (() => new Date());
   }

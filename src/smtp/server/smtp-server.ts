@@ -10,6 +10,8 @@ import type { Config, ListenAddress } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import { ConnectionLimits } from '../../net/connection-limits.ts';
 import { listenOn } from '../../net/listen.ts';
+import { NetworkSet } from '../../net/networks.ts';
+import { gatedServer, peerAddress } from '../../net/proxy-gate.ts';
 import { R, serializeReply } from '../protocol/reply.ts';
 import type { SessionServices, SmtpRole, StartTls } from './ports.ts';
 import { SmtpSession, normalizeIp } from './session.ts';
@@ -39,11 +41,24 @@ export class SmtpServer {
       // Keeps the default certificate in step with a SIGHUP reload (SNI picks per handshake anyway).
       o.implicitTls.attach(server);
       server.on('tlsClientError', (err, socket) => {
-        o.logger.info('TLS handshake failed', { role: o.role, client: normalizeIp(socket.remoteAddress ?? ''), error: err });
+        o.logger.info('TLS handshake failed', { role: o.role, client: normalizeIp(peerAddress(socket).address), error: err });
       });
       this.#server = server;
     } else {
       this.#server = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    }
+    // Behind a load balancer: trusted peers send a PROXY header first (net/proxy-gate.ts).
+    const pp = o.config.proxy_protocol;
+    if (pp && pp.trusted.length > 0) {
+      const gate = {
+        trusted: new NetworkSet(pp.trusted),
+        timeoutMs: pp.timeout,
+        onReject: (peer: string, reason: string) => o.logger.warn('PROXY protocol: connection refused', { role: o.role, peer, reason }),
+      };
+      this.#server = gatedServer(
+        gate,
+        o.implicitTls ? { tlsServer: this.#server } : { onConnection: (socket) => this.#onConnection(socket) },
+      );
     }
   }
 
@@ -58,7 +73,7 @@ export class SmtpServer {
   }
 
   #onConnection(socket: net.Socket): void {
-    const ip = normalizeIp(socket.remoteAddress ?? 'unknown');
+    const ip = normalizeIp(peerAddress(socket).address);
     socket.on('error', () => {}); // errors before the session exists: nothing to do
     if (!this.#o.limits.tryAcquire(ip)) {
       this.#o.logger.warn('connection refused: too many connections', { role: this.#o.role, client: ip });

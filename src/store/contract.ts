@@ -10,6 +10,7 @@ import { DEFAULT_MAILBOXES, StoreError, type Account, type Store } from './store
 import { queueContract } from './queue-contract.ts';
 import { mailboxContract } from './mailbox-contract.ts';
 import { dkimContract } from './dkim-contract.ts';
+import { abuseContract } from './abuse-contract.ts';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -512,4 +513,5 @@ export function storeContract(name: string, open: OpenStore): void {
   queueContract(name, open);
   mailboxContract(name, open);
   dkimContract(name, open);
+  abuseContract(name, open);
 }

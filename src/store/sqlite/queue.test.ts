@@ -212,6 +212,10 @@ describe('SqliteStore outbound queue', () => {
       .map((r) => r.name)
       .filter((n) => !v2Tables.has(n));
     db.exec('PRAGMA foreign_keys = OFF');
+    // Versions 1–3 have no triggers or views: whatever exists came later.
+    for (const { type, name } of db.prepare("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')").all() as Array<{ type: string; name: string }>) {
+      db.exec(`DROP ${type.toUpperCase()} "${name}"`);
+    }
     for (const t of later) db.exec(`DROP TABLE "${t}"`);
     db.exec('DROP INDEX messages_modseq; ALTER TABLE blobs DROP COLUMN meta; PRAGMA user_version = 2');
     db.close();

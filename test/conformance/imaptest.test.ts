@@ -10,7 +10,8 @@
 // first failure. Scripts whose capabilities we do not advertise are skipped.
 // Prints `imaptest: N/M scripts pass` and each failure's reason, and asserts
 // a floor. IMAPTEST_ONLY=name,name runs just those scripts; IMAPTEST_VERBOSE=1
-// prints every exchange; IMAPTEST_ASSUME=CAP,CAP runs scripts needing those too.
+// prints every exchange; IMAPTEST_ASSUME=CAP,CAP runs scripts needing those too;
+// IMAPTEST_DIR=path runs the scripts of another folder (e.g. tests/broken).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { hashCredentials } from '../../src/auth/credentials.ts';
 import { FULL, Matcher, argsToString, parseArgs, parseMbox, parseScript, type Arg, type MboxMessage, type Script, type ScriptCommand } from './imaptest-script.ts';
 
-const DIR = new URL('../../../shared/conformance/imap/imaptest/tests/', import.meta.url).pathname;
+const DIR = process.env.IMAPTEST_DIR ?? new URL('../../../shared/conformance/imap/imaptest/tests/', import.meta.url).pathname;
 /** Scripts that must keep passing: raise it as the server improves. */
 const FLOOR = Number(process.env.IMAPTEST_FLOOR ?? 28);
 const REPLY_TIMEOUT_MS = 5000;
@@ -384,7 +385,8 @@ describe('imaptest conformance', () => {
         .filter((n) => !n.startsWith('.') && !n.endsWith('.mbox') && statSync(join(DIR, n)).isFile())
         .filter((n) => !only || only.has(n))
         .sort();
-      const defaultMbox = parseMbox(readFileSync(join(DIR, 'default.mbox'), 'latin1'));
+      const defaultPath = existsSync(join(DIR, 'default.mbox')) ? join(DIR, 'default.mbox') : new URL('../../../shared/conformance/imap/imaptest/tests/default.mbox', import.meta.url).pathname;
+      const defaultMbox = existsSync(defaultPath) ? parseMbox(readFileSync(defaultPath, 'latin1')) : [];
       const results: Array<{ name: string } & Outcome> = [];
       let n = 0;
       for (const name of names) {
@@ -413,7 +415,7 @@ describe('imaptest conformance', () => {
       }
       for (const r of results) if (r.status === 'skip') lines.push(`  skip ${r.name}: ${r.reason}`);
       console.log(lines.join('\n'));
-      if (!only) assert.ok(passed.length >= FLOOR, `imaptest: ${passed.length} scripts pass, the floor is ${FLOOR}`);
+      if (!only && !process.env.IMAPTEST_DIR) assert.ok(passed.length >= FLOOR, `imaptest: ${passed.length} scripts pass, the floor is ${FLOOR}`);
     } finally {
       await ts.stop();
     }

@@ -319,6 +319,20 @@ describe('IMAP command grammar properties', () => {
     );
   });
 
+  it('arbitrary bytes through the reader and the grammar never throw', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, utf8) => {
+        const reader = new CommandReader({ maxLiteralSize: 64 });
+        for (const e of reader.push(Buffer.concat([Buffer.from('t '), bytes, Buffer.from('\r\n')]))) {
+          if (e.type !== 'command') continue;
+          const r = parseCommand(e.tokens, { utf8 });
+          if (!r.ok) assert.notEqual(r.error.text, 'could not parse the command');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('parsing is deterministic and options only matter for names', () => {
     fc.assert(
       fc.property(fc.array(tokenArb, { maxLength: 6 }), (ts) => {

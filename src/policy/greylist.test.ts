@@ -57,3 +57,41 @@ test('the greylisting sequence: new, too soon, passed, known, window expired, wh
     await tmp.remove();
   }
 });
+
+test('the hook: SPF pass from a known-good domain skips greylisting; otherwise 450 4.7.1', async () => {
+  const tmp = await tempDir();
+  const store = await openSqliteStore({ dataDir: tmp.dir, commitIn: 'main' });
+  const { greylistHook } = await import('./greylist.ts');
+  const { createLogger } = await import('../log/logger.ts');
+  try {
+    const cfg: GreylistConfig = { enabled: true, delay: 300_000, window: 86_400_000, expiry: 30 * 86_400_000, whitelist_after: 0, skip_spf_known_good: true };
+    let spfCalls = 0;
+    const hook = greylistHook({
+      store,
+      config: cfg,
+      log: createLogger({ level: 'error', write: () => {} }),
+      spfPass: async (_ip, _helo, sender) => {
+        spfCalls++;
+        return sender.endsWith('@good.example') || sender.endsWith('@unknown.example');
+      },
+      knownGoodDomain: async (d) => d === 'good.example',
+    });
+    const ctx = (from: string, rcpt: string, queueId = 'Q1') => ({
+      stage: 'rcpt' as const, sessionId: 's', clientIp: '192.0.2.1', role: 'smtp' as const, trust: 'none' as const, tls: null, hostname: 'mx', now: new Date(1e12), verdicts: [],
+      helo: 'mta.example', from: { local: from.split('@')[0], domain: from.split('@')[1] }, user: null, queueId,
+      recipient: { local: rcpt.split('@')[0], domain: rcpt.split('@')[1] }, accepted: [],
+    });
+    const a1 = await hook.rcpt!(ctx('news@good.example', 'a@example.org') as never);
+    assert.equal((a1 as { kind: string }).kind, 'note', 'known good + SPF pass: not greylisted');
+    await hook.rcpt!(ctx('news@good.example', 'b@example.org') as never);
+    assert.equal(spfCalls, 1, 'SPF asked once per transaction');
+    const a2 = await hook.rcpt!(ctx('x@unknown.example', 'a@example.org', 'Q2') as never);
+    assert.equal((a2 as { kind: string; reply: { code: number; enhanced: string } }).kind, 'defer');
+    assert.equal((a2 as { reply: { code: number } }).reply.code, 450);
+    const off = greylistHook({ store, config: { ...cfg, enabled: false }, log: createLogger({ level: 'error', write: () => {} }) });
+    assert.equal(await off.rcpt!(ctx('x@unknown.example', 'z@example.org', 'Q3') as never), undefined);
+  } finally {
+    await store.close();
+    await tmp.remove();
+  }
+});

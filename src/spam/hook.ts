@@ -77,7 +77,7 @@ export function spamHook(o: SpamHookOptions): PolicyHook {
       const extra = earlierHits(ctx.verdicts);
       const envelopeFrom = ctx.from ? canonicalAddress(ctx.from) : null;
       const auth = authFromVerdicts(ctx.verdicts);
-      let result = await filter.score({ content, envelopeFrom, auth, now: ctx.now, extraHits: [], accountIds: recipientAccounts.flat() });
+      const result = await filter.score({ content, envelopeFrom, auth, now: ctx.now, extraHits: [], accountIds: recipientAccounts.flat() });
       // URI blocklists need the links, which need the parsed message: look them up, then add their hits.
       const uriHits = o.uriLookup ? await o.uriLookup([...new Set(extractLinks(result.view).map((l) => l.host).filter(Boolean))]) : [];
       const added = [...extra, ...uriHits];
@@ -95,7 +95,13 @@ export function spamHook(o: SpamHookOptions): PolicyHook {
       }
       // Our own rules go in as a score verdict (earlier hooks' rules are already counted by the pipeline).
       const own = explained.hits.filter((h) => !added.includes(h));
-      const out: Verdict[] = [note, verdict.score(...own.map((h) => ({ name: h.name, score: h.points, description: h.reason }))), verdict.headers(...spamHeaders(explained.score, c.junk_threshold, explained.hits))];
+      const out: Verdict[] = [
+        note,
+        // Only our verdict counts: X-Spam-* fields the sender wrote (e.g. a forged "No") are dropped.
+        verdict.removeHeaders((name) => /^x-spam-(score|status|flag|level)$/i.test(name), 'X-Spam fields from the sender'),
+        verdict.score(...own.map((h) => ({ name: h.name, score: h.points, description: h.reason }))),
+        verdict.headers(...spamHeaders(explained.score, c.junk_threshold, explained.hits)),
+      ];
       const junk = ctx.recipients.filter((_, i) => scores[i] >= c.junk_threshold).map((r) => r.index);
       if (junk.length > 0) out.push(verdict.folder(c.junk_folder, `spam score ≥ ${c.junk_threshold}`, junk));
       return out;

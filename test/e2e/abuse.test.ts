@@ -4,7 +4,8 @@
 // of 200 submissions from one account crosses its hourly limit (450 4.7.1)
 // while another account is unaffected; a spammy message lands in Junk with
 // headers naming the rules, a clean one in INBOX, a blatant one is refused
-// with 550 5.7.1 and nothing stored; and moving a message into Junk with a
+// with 550 5.7.1 and nothing stored; X-Spam fields the sender forged are
+// dropped; and moving a message into Junk with a
 // real IMAP client (imapflow) changes the classifier's verdict on a similar one.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,6 +68,7 @@ const SPAMMY = [
   'Subject: YOU ARE A WINNER!!!',
   'Date: Tue, 2 Jan 2024 09:30:00 +0100',
   'Message-ID: <w1@prizes.example>',
+  'X-Spam-Status: No, score=-9.0 required=5.0 tests=FORGED_BY_SENDER(-9.0)',
   'MIME-Version: 1.0',
   'Content-Type: text/html; charset=utf-8',
   '',
@@ -209,6 +211,8 @@ describe('spam filter', () => {
     assert.ok(st.spam && st.score >= 5, `spammy message scored ${st.score}`);
     const names = st.rules.map((x) => x.name);
     for (const n of ['SPAM_PHRASES', 'URL_IP_HOST', 'HTML_ONLY', 'SUBJECT_EXCLAMATIONS']) assert.ok(names.includes(n), `${n} in ${names.join(',')}`);
+    assert.equal(junk[0].match(/^X-Spam-Status:/gim)?.length, 1, 'the sender\'s forged X-Spam-Status is gone');
+    assert.ok(!junk[0].includes('FORGED_BY_SENDER'));
     assert.equal((await mailbox(ts, 'alice@example.org', 'INBOX')).length, 1);
   });
 

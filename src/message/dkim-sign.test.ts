@@ -200,3 +200,21 @@ describe('properties', () => {
     );
   });
 });
+
+describe('splitMessage', () => {
+  it('finds the empty line across pieces, and handles no header or no body', () => {
+    const whole = 'A: 1\r\nB: 2\r\n\r\nbody\r\n';
+    for (let i = 0; i <= whole.length; i++) {
+      for (let j = i; j <= whole.length; j++) {
+        const parts = [whole.slice(0, i), whole.slice(i, j), whole.slice(j)].map((x) => Buffer.from(x));
+        const r = splitMessage(parts);
+        assert.equal(r.header, 'A: 1\r\nB: 2\r\n');
+        assert.equal(Buffer.concat(r.body).toString(), 'body\r\n');
+      }
+    }
+    assert.deepEqual(splitMessage([Buffer.from('\r'), Buffer.from('\nbody')]).header, '');
+    assert.equal(Buffer.concat(splitMessage([Buffer.from('\r'), Buffer.from('\nbody')]).body).toString(), 'body');
+    assert.deepEqual(splitMessage([Buffer.from('A: 1\r\n')]), { header: 'A: 1\r\n', body: [] });
+    assert.deepEqual(splitMessage([]), { header: '', body: [] });
+  });
+});

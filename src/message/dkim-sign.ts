@@ -107,21 +107,44 @@ export interface HeaderFieldText {
   raw: string;
 }
 
-/** Splits at the first empty line (RFC 5322 §2.1); without one, everything is header. */
+/** Splits at the first empty line (RFC 5322 §2.1); without one, everything is
+ * header. Searches the bytes, so only the header section becomes a string. */
 export function splitMessage(pieces: readonly Buffer[]): { header: string; body: Buffer[] } {
-  let head = '';
+  const first = Buffer.concat(pieces.slice(0, 2)).subarray(0, 2);
+  if (first.length === 2 && first[0] === 0x0d && first[1] === 0x0a) return { header: '', body: [...cut(pieces, 2)] };
+  let before = 0; // bytes in the pieces before piece i
+  let tail: Buffer = Buffer.alloc(0); // up to 3 bytes before piece i, for a CRLFCRLF across pieces
   for (let i = 0; i < pieces.length; i++) {
-    const before = head.length;
-    head += pieces[i]!.toString('latin1');
-    const at = head === '' ? -1 : head.startsWith('\r\n') ? 0 : head.indexOf('\r\n\r\n');
+    const p = pieces[i]!;
+    const window = tail.length > 0 ? Buffer.concat([tail, p]) : p;
+    const at = window.indexOf('\r\n\r\n');
     if (at >= 0) {
-      const headerEnd = at === 0 ? 0 : at + 2; // keeps the last field's CRLF
-      const bodyStart = at === 0 ? 2 : at + 4;
-      const body = [pieces[i]!.subarray(bodyStart - before), ...pieces.slice(i + 1)];
-      return { header: head.slice(0, headerEnd), body };
+      const end = before - tail.length + at; // offset of the empty line's CRLF CRLF
+      return { header: Buffer.concat([...cutBefore(pieces, end + 2)]).toString('latin1'), body: [...cut(pieces, end + 4)] };
     }
+    before += p.length;
+    tail = window.subarray(Math.max(0, window.length - 3));
   }
-  return { header: head, body: [] };
+  return { header: Buffer.concat(pieces as Buffer[]).toString('latin1'), body: [] };
+}
+
+/** The pieces from byte offset `from` on (sharing memory). */
+function* cut(pieces: readonly Buffer[], from: number): Generator<Buffer> {
+  let pos = 0;
+  for (const p of pieces) {
+    if (pos + p.length > from) yield from > pos ? p.subarray(from - pos) : p;
+    pos += p.length;
+  }
+}
+
+/** The pieces up to byte offset `to`. */
+function* cutBefore(pieces: readonly Buffer[], to: number): Generator<Buffer> {
+  let pos = 0;
+  for (const p of pieces) {
+    if (pos >= to) return;
+    yield pos + p.length > to ? p.subarray(0, to - pos) : p;
+    pos += p.length;
+  }
 }
 
 /** The fields of a header section, in order. A line that is neither a field
@@ -188,34 +211,40 @@ export function relaxedField(raw: string): string {
 
 /** RFC 6376 §3.4.4 relaxed body canonicalization, hashed with SHA-256 (base64):
  * runs of WSP become one SP, WSP at line ends goes, empty lines at the end go.
- * Works on whole pieces (regular expressions over the complete lines of each
- * piece, the last partial line carried over), yielding between pieces. */
+ * One pass over the bytes of the complete lines of each piece (the last
+ * partial line is carried over), yielding to the event loop between pieces. */
 export async function bodyHashRelaxed(body: readonly Buffer[], yieldEvery = 1 << 20): Promise<string> {
   const hash = createHash('sha256');
-  let carry = '';
+  let carry: Buffer = Buffer.alloc(0);
   // Empty lines seen but not yet written: they count only if a non-empty line follows.
   let pending = 0;
   let since = 0;
-  const lines = (complete: string): void => {
-    const canon = complete.replace(/[ \t]+/g, ' ').replace(/ \r\n/g, '\r\n');
-    const trimmed = canon.replace(/(?:\r\n)+$/, '');
-    const removed = (canon.length - trimmed.length) / 2;
-    if (trimmed === '') {
+  const lines = (region: Buffer): void => {
+    // Most bodies (base64, quoted-printable, plain prose) have nothing to change.
+    const out = region.includes('\t') || region.includes('  ') || region.includes(' \r\n') ? relaxLines(region) : region;
+    // The region ends with CRLF: count the empty lines at its end.
+    let j = out.length;
+    let removed = 0;
+    while (j >= 2 && out[j - 2] === 0x0d && out[j - 1] === 0x0a) {
+      j -= 2;
+      removed++;
+    }
+    if (j === 0) {
       pending += removed;
       return;
     }
     if (pending > 0) hash.update('\r\n'.repeat(pending));
-    hash.update(trimmed + '\r\n', 'latin1');
+    hash.update(out.subarray(0, j + 2));
     pending = removed - 1;
   };
   for (const piece of body) {
-    const text = carry + piece.toString('latin1');
+    const text = carry.length > 0 ? Buffer.concat([carry, piece]) : piece;
     const end = text.lastIndexOf('\r\n');
     if (end < 0) {
       carry = text;
     } else {
-      lines(text.slice(0, end + 2));
-      carry = text.slice(end + 2);
+      lines(text.subarray(0, end + 2));
+      carry = text.subarray(end + 2);
     }
     since += piece.length;
     if (since >= yieldEvery) {
@@ -224,8 +253,37 @@ export async function bodyHashRelaxed(body: readonly Buffer[], yieldEvery = 1 <<
     }
   }
   // A last line without CRLF still counts; the CRLF is added (§3.4.4).
-  if (carry !== '') lines(carry + '\r\n');
+  if (carry.length > 0) lines(Buffer.concat([carry, Buffer.from('\r\n')]));
   return hash.digest('base64');
+}
+
+/** WSP runs → one SP, WSP before CRLF dropped, over whole lines (one pass over the bytes). */
+function relaxLines(region: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(region.length);
+  let o = 0;
+  let ws = false;
+  const n = region.length;
+  for (let i = 0; i < n; i++) {
+    const c = region[i]!;
+    if (c === 0x20 || c === 0x09) {
+      ws = true;
+      continue;
+    }
+    if (c === 0x0d && region[i + 1] === 0x0a) {
+      // WSP before a line end is dropped.
+      ws = false;
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      i++;
+      continue;
+    }
+    if (ws) {
+      out[o++] = 0x20;
+      ws = false;
+    }
+    out[o++] = c;
+  }
+  return out.subarray(0, o);
 }
 
 // ---- Folding (RFC 5322 §2.2.3: lines of at most 78 characters where possible)

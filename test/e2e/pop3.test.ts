@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawPop3 } from '../helpers/pop3-client.ts';
+import { RawSmtp } from '../helpers/smtp-client.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { MailboxChange } from '../../src/store/mailbox-store.ts';
 import { ImapFlow } from 'imapflow';
@@ -509,5 +510,40 @@ describe('an IMAP session on the same INBOX sees the POP3 deletions', () => {
     } finally {
       await imap.logout().catch(() => {});
     }
+  });
+});
+
+describe('POP3 login failures share the brute-force throttle with SMTP', () => {
+  let ts: TestServer;
+  before(async () => {
+    const toml = LISTEN + 'submission = "127.0.0.1:0"\n[auth]\nslowdown = "0s"\nmax_failures_per_ip = 3\nallow_plaintext_loopback = true\n';
+    ts = await startTestServer({ toml, users: { [ALICE]: PW } });
+  });
+  after(() => ts.stop());
+
+  it('two SMTP AUTH failures and a POP3 one lock the IP out of POP3, even with the right password', async () => {
+    const smtp = await RawSmtp.connect(ts.server.ports.submission!);
+    await smtp.reply();
+    await smtp.cmd('EHLO client.example');
+    for (let i = 0; i < 2; i++) {
+      const r = await smtp.cmd(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0wrong${i}`).toString('base64')}`);
+      assert.equal(r.code, 535);
+    }
+    await smtp.cmd('QUIT');
+    const c = await RawPop3.connect(ts.server.ports.pop3!);
+    await c.line();
+    await c.cmd(`USER ${ALICE}`);
+    // The third failure (max_failures_per_ip) locks the IP out: answered and disconnected.
+    assert.equal(await c.cmd('PASS wrong again'), '-ERR [SYS/TEMP] Too many failed logins, try again later');
+    await c.waitClosed();
+    const e = await RawPop3.connect(ts.server.ports.pop3!);
+    await e.line();
+    await e.cmd(`USER ${ALICE}`);
+    assert.equal(await e.cmd(`PASS ${PW}`), '-ERR [SYS/TEMP] Too many failed logins, try again later');
+    await e.waitClosed();
+    const d = await RawPop3.connect(ts.server.ports.pop3!);
+    await d.line();
+    assert.equal(await d.cmd(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${PW}`).toString('base64')}`), '-ERR [SYS/TEMP] Too many failed logins, try again later');
+    await d.waitClosed();
   });
 });

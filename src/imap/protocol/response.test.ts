@@ -13,7 +13,7 @@ import { decodeMailboxName } from './mailbox-name.ts';
 import { dateTimeOf } from './args.ts';
 import {
   capabilityLine, compactSet, continuation, enabledLine, esearchLine, existsLine, expungeLine, fetchLine, flagsLine, formatInternalDate,
-  idLine, listLine, namespaceLine, quotaLine, quotaRootLine, recentLine, responseCode, searchLine, statusLine, tagged, untagged, vanishedLine,
+  idLine, listLine, namespaceLine, nstringBytes, quotaLine, quotaRootLine, recentLine, responseCode, searchLine, statusLine, tagged, untagged, vanishedLine,
   type ResponseCode,
 } from './response.ts';
 
@@ -112,7 +112,7 @@ describe('IMAP responses', () => {
     assert.equal(quotaRootLine('comp.mail.mime', []), '* QUOTAROOT comp.mail.mime\r\n');
   });
 
-  it('FETCH lines: items in order, literals for byte data, literal8 for BINARY with NUL', () => {
+  it('FETCH lines: items in order, message data always as literals, literal8 for BINARY with NUL', () => {
     const line = fetchLine(12, [
       { item: 'UID', value: 5 },
       { item: 'FLAGS', flags: ['\\Seen'] },
@@ -130,10 +130,13 @@ describe('IMAP responses', () => {
     assert.equal(
       line.toString('latin1'),
       '* 12 FETCH (UID 5 FLAGS (\\Seen) INTERNALDATE "17-Jul-1996 02:44:25 -0700" RFC822.SIZE 4286 MODSEQ (624140003) ' +
-        'BODY[HEADER.FIELDS (From)]<0> {11}\r\nFrom: a\r\n\r\n BODY[1] "short" BODY[2] NIL BINARY[1] ~{3}\r\n\x01\x00\x02 BINARY.SIZE[1] 3 ' +
-        'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) RFC822.HEADER "X: y")\r\n',
+        'BODY[HEADER.FIELDS (From)]<0> {11}\r\nFrom: a\r\n\r\n BODY[1] {5}\r\nshort BODY[2] NIL BINARY[1] ~{3}\r\n\x01\x00\x02 BINARY.SIZE[1] 3 ' +
+        'ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) RFC822.HEADER {4}\r\nX: y)\r\n',
     );
     assert.equal(formatInternalDate(new Date('2024-03-05T01:02:03Z')), '" 5-Mar-2024 01:02:03 +0000"');
+    assert.equal(nstringBytes(Buffer.from('a"b'), false, true).toString(), '"a\\"b"', 'quoted only when allowed');
+    assert.equal(nstringBytes(Buffer.from('a\r\nb'), false, true).toString(), '{4}\r\na\r\nb');
+    assert.equal(nstringBytes(null).toString(), 'NIL');
   });
 
   it('compactSet merges runs, keeps order when asked', () => {

@@ -292,11 +292,14 @@ export type FetchResponseItem =
   /** BINARY.SIZE[section] (RFC 3516 §4.2). */
   | { item: 'BINARY.SIZE'; name: string; value: number };
 
-/** Byte data as an nstring: quoted when short and plain, else a literal (literal8 if `binary` and it has NUL). */
-export function nstringBytes(data: Uint8Array | null, binary = false): Buffer {
+/**
+ * Byte data as an nstring: a literal (literal8 if `binary` and it has NUL), or
+ * with `allowQuoted` a quoted string when short and plain.
+ */
+export function nstringBytes(data: Uint8Array | null, binary = false, allowQuoted = false): Buffer {
   if (data === null) return Buffer.from('NIL');
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (b.length <= 100 && isQuotable(b)) return Buffer.from(quoted(b.toString('latin1')), 'latin1');
+  if (allowQuoted && b.length <= 100 && isQuotable(b)) return Buffer.from(quoted(b.toString('latin1')), 'latin1');
   const hasNul = b.includes(0);
   const head = `${binary && hasNul ? '~' : ''}{${b.length}}${CRLF}`;
   return Buffer.concat([Buffer.from(head, 'latin1'), b]);
@@ -307,7 +310,11 @@ function isQuotable(b: Buffer): boolean {
   return true;
 }
 
-/** RFC 9051 §7.5.2: `* 12 FETCH (UID 5 FLAGS (\Seen) BODY[] {3}\r\nabc)` CRLF, as bytes. */
+/**
+ * RFC 9051 §7.5.2: `* 12 FETCH (UID 5 FLAGS (\Seen) BODY[] {3}\r\nabc)` CRLF, as bytes.
+ * Message data (BODY[], BINARY[], RFC822*) always goes out as a literal, as
+ * Dovecot and Cyrus send it: some clients (imapflow) read body data only from literals.
+ */
 export function fetchLine(seq: number, items: readonly FetchResponseItem[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`* ${seq} FETCH (`, 'latin1')];
   items.forEach((it, i) => {

@@ -165,7 +165,9 @@ function mailbox(toks: Tok[]): Address | null {
     let name: string | null = phrase(before);
     // A phrase after the angle-addr (not RFC 5322, seen in the wild).
     if (name === '') name = phrase(toks.slice(gt + 1));
-    if (name === '') name = firstComment(before) ?? firstComment(toks.slice(gt + 1)) ?? firstComment(inner);
+    // A comment before or after the angle-addr may serve as the name; one
+    // inside the address (RFC 5322 CFWS around the parts) does not.
+    if (name === '') name = firstComment(before) ?? firstComment(toks.slice(gt + 1));
     if (name === '') name = null;
     if (spec.mailbox === null && spec.host === null && name === null) return null;
     return { name, adl, mailbox: spec.mailbox, host: spec.host };

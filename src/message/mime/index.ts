@@ -5,6 +5,7 @@
 //   summarizeMessage(bytes, limits?) → MessageSummary        (summary.ts)
 //   serializeSummary(s) / parseSummary(text) → JSON / summary | null
 //   searchableText(bytes, summary, maxChars?) → { header, body } (search-text.ts)
+//   searchHeaderValues(bytes, summary, name) → decoded values of one field (addresses parsed)
 //   parseMessage(bytes, limits?) → part tree + header fields    (parse.ts)
 //   decodeEncodedWords, parseAddressList, parseParamValue, parseDate,
 //   decodeTransfer, decodeCharset: the pieces, for other users.
@@ -12,7 +13,7 @@
 export type { MessageSummary, PartSummary, Envelope, SearchFields, MimeLimits, Address, Param } from './types.ts';
 export { DEFAULT_MIME_LIMITS } from './types.ts';
 export { summarizeMessage, serializeSummary, parseSummary, SUMMARY_VERSION } from './summary.ts';
-export { searchableText, htmlToText, partText } from './search-text.ts';
+export { searchableText, searchHeaderValues, htmlToText, partText } from './search-text.ts';
 export type { SearchText } from './search-text.ts';
 export { parseMessage, envelopeOf, countLines, splitMultipart } from './parse.ts';
 export type { ParsedMessage } from './parse.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { searchableText, htmlToText } from './search-text.ts';
+import { searchableText, searchHeaderValues, htmlToText } from './search-text.ts';
 import { summarizeMessage } from './summary.ts';
 import { SAMPLE_MESSAGE } from './testing.ts';
 
@@ -42,4 +42,18 @@ test('the text is bounded', () => {
 
 test('property: never throws on arbitrary bytes', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (u) => void st(Buffer.from(u), 1000)), { numRuns: 1000 });
+});
+
+test('searchHeaderValues: addresses parsed (comments dropped, comment names kept), others decoded, [] when absent', () => {
+  const m = Buffer.from(
+    'From: <user-from (comment)@ (comment) domain.org>\r\nTo: user-to@domain.org (RealTo)\r\nCc: g: =?utf-8?q?Zo=C3=AB?= <z@x.test>;\r\nSubject: =?utf-8?q?caf=C3=A9?= au\r\n lait\r\nX-A: 1\r\nX-A: 2\r\nBcc:\r\n\r\nbody',
+  );
+  const s = summarizeMessage(m);
+  assert.deepEqual(searchHeaderValues(m, s, 'FROM'), ['user-from@domain.org']);
+  assert.deepEqual(searchHeaderValues(m, s, 'to'), ['RealTo <user-to@domain.org>']);
+  assert.deepEqual(searchHeaderValues(m, s, 'cc'), ['g:, Zoë <z@x.test>, ;']);
+  assert.deepEqual(searchHeaderValues(m, s, 'subject'), ['café au lait']);
+  assert.deepEqual(searchHeaderValues(m, s, 'x-a'), ['1', '2']);
+  assert.deepEqual(searchHeaderValues(m, s, 'bcc'), ['']);
+  assert.deepEqual(searchHeaderValues(m, s, 'x-none'), []);
 });

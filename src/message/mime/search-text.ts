@@ -4,13 +4,16 @@
 // Text parts are text/*; HTML loses its tags, scripts and styles, and common
 // entities are decoded (roughly: good enough for substring search). Parts of
 // encapsulated messages count as body text, their headers too. The output is
-// bounded by `maxChars`. Pure; never throws.
+// bounded by `maxChars`. `searchHeaderValues` gives one field's values for
+// FROM/TO/CC/BCC/SUBJECT/HEADER, addresses parsed so comments and quoting do
+// not hide them. Pure; never throws.
 
 import type { MessageSummary, PartSummary } from './types.ts';
 import { readHeader, unfold } from './header.ts';
 import { bytesToText, decodeCharset } from './charset.ts';
-import { decodeEncodedWords } from './encoded-word.ts';
+import { decodeEncodedWords, decodeUnstructured } from './encoded-word.ts';
 import { decodeTransfer } from './transfer-encoding.ts';
+import { parseAddressList, addressListText } from './address.ts';
 
 export interface SearchText {
   /** Every header field of the message, "Name: decoded value\n". */
@@ -80,4 +83,28 @@ export function searchableText(bytes: Uint8Array, summary: MessageSummary, maxCh
   };
   walk(summary.body, 0);
   return { header, body: body.length > maxChars ? body.slice(0, maxChars) : body };
+}
+
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'sender', 'reply-to', 'resent-from', 'resent-to', 'resent-cc', 'resent-bcc', 'resent-sender']);
+
+/**
+ * The values of one header field of the message, for SEARCH FROM/TO/CC/BCC/
+ * SUBJECT/HEADER (RFC 9051 §6.4.4): one string per occurrence, in order.
+ * Address fields come as their parsed addresses, "Name <local@domain>, ..."
+ * (comments and routes dropped, a comment-only name kept, encoded words
+ * decoded, group names kept), so "user@domain" matches however the address
+ * was written; other fields are decoded unstructured text. [] when absent.
+ */
+export function searchHeaderValues(bytes: Uint8Array, summary: MessageSummary, name: string): string[] {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = name.toLowerCase();
+  const hb = readHeader(buf, summary.body.headerStart, summary.body.bodyStart);
+  const out: string[] = [];
+  for (const f of hb.fields) {
+    if (f.name.toLowerCase() !== n) continue;
+    const raw = unfold(bytesToText(buf.subarray(f.valueStart, f.end))).trim();
+    out.push(ADDRESS_FIELDS.has(n) ? addressListText(parseAddressList(raw)) : decodeUnstructured(raw));
+    if (out.length >= 1000) break;
+  }
+  return out;
 }

@@ -37,6 +37,7 @@ function searchFields(buf: Uint8Array, fields: HeaderField[], env: Envelope): Se
     subject: decodeUnstructured(raw('subject') ?? ''),
     date: d === null ? null : dateToEpochMs(d),
     sentDay: d === null ? null : `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`,
+    ...(d === null ? {} : { dateZone: d.zone }),
     messageId: raw('message-id'),
   };
 }

@@ -74,6 +74,8 @@ export interface SearchFields {
   date: number | null;
   /** The Date: field's own calendar day "YYYY-MM-DD" (SENTON etc. ignore time and zone). */
   sentDay: string | null;
+  /** The Date: field's zone, minutes east of UTC (with `date`, gives the sender's local day). */
+  dateZone?: number;
   messageId: string | null;
 }
 

@@ -100,6 +100,21 @@ describe('imaptest argument parser', () => {
   });
 });
 
+describe('imaptest matcher properties', () => {
+  it('a reply without "$" matches itself, exactly and as a prefix', () => {
+    const unit = fc.constantFrom('(', ')', '"', '\\', 'a', 'B', '1', ' ', '[', ']', '\\Seen', 'NIL', 'fetch', 'flags', 'list');
+    fc.assert(
+      fc.property(fc.array(unit, { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        const a = parseArgs(text);
+        assert.equal(new Matcher().matchArgs(a, a), FULL, text);
+        assert.equal(new Matcher().matchArgs(a, a, FULL, true), FULL, text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('imaptest matcher', () => {
   const args = (s: string) => parseArgs(s);
 

@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RawPop3 } from '../helpers/pop3-client.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import type { Store } from '../../src/store/store.ts';
+import { unstuff } from '../../src/pop3/protocol/reply.ts';
 import type { MailboxChange } from '../../src/store/mailbox-store.ts';
 import { ImapFlow } from 'imapflow';
 
@@ -276,6 +277,23 @@ print(json.dumps(res))
     assert.match(await c.cmd('CAPA'), /^\+OK Capability list follows/);
     assert.doesNotMatch((await c.body()).toString(), /STLS/);
     assert.equal(await c.cmd('PASS x'), '-ERR Send USER first');
+    assert.match(await c.cmd('QUIT'), /^\+OK/);
+  });
+
+  it('a 3 MB message (a file blob) full of dot lines comes back byte for byte; TOP cuts it', async () => {
+    const line = (i: number) => (i % 3 === 0 ? '.' : i % 3 === 1 ? '..' : '') + `line ${i} ` + 'z'.repeat(60) + '\r\n';
+    const body = Array.from({ length: 40_000 }, (_, i) => line(i)).join('');
+    const big = 'Subject: big\r\n\r\n' + body + '.\r\n';
+    const acc = (await ts.server.store.getAccount('bob@example.org'))!;
+    await ts.server.store.deliver({ content: [Buffer.from(big)], internalDate: new Date(), recipients: [{ accountId: acc.id }] });
+    const c = await login(pop3, { user: 'bob@example.org' });
+    const n = Number(/^\+OK (\d+) /.exec(await c.cmd('STAT'))![1]);
+    c.send(`RETR ${n}\r\n`);
+    assert.equal(await c.line(), `+OK ${Buffer.byteLength(big)} octets`);
+    assert.ok(unstuff(await c.body(20_000)).equals(Buffer.from(big)));
+    c.send(`TOP ${n} 2\r\n`);
+    assert.match(await c.line(), /^\+OK/);
+    assert.equal(unstuff(await c.body()).toString(), 'Subject: big\r\n\r\n' + line(0) + line(1));
     assert.match(await c.cmd('QUIT'), /^\+OK/);
   });
 

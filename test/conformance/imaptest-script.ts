@@ -137,6 +137,11 @@ export function argsToString(args: readonly Arg[]): string {
     .join(' ');
 }
 
+function cstr(s: string): string {
+  const nul = s.indexOf('\0');
+  return nul < 0 ? s : s.slice(0, nul);
+}
+
 function astringOf(a: Arg | undefined): string | null {
   if (!a) return null;
   return a.t === 'atom' || a.t === 'string' || a.t === 'literal' ? a.v : null;
@@ -579,9 +584,11 @@ export class Matcher {
           ret++;
           continue;
         }
-        const s = astringOf(a);
-        if (s === null) return ret;
-        const e = this.expandInput(m.v, s);
+        const full = astringOf(a);
+        if (full === null) return ret;
+        // imaptest compares C strings: a value (or pattern) ends at its first NUL.
+        const s = cstr(full);
+        const e = this.expandInput(cstr(m.v), s);
         if (!e) return ret;
         const last = prefix && mi === match.length - 1;
         const x = e.icase ? s.toUpperCase() : s;

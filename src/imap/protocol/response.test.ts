@@ -137,6 +137,8 @@ describe('IMAP responses', () => {
     assert.equal(nstringBytes(Buffer.from('a"b'), false, true).toString(), '"a\\"b"', 'quoted only when allowed');
     assert.equal(nstringBytes(Buffer.from('a\r\nb'), false, true).toString(), '{4}\r\na\r\nb');
     assert.equal(nstringBytes(null).toString(), 'NIL');
+    assert.deepEqual(nstringBytes(Buffer.from([0x61, 0, 0x62])), Buffer.from([0x7b, 0x33, 0x7d, 13, 10, 0x61, 0x80, 0x62]), 'never NUL in a literal: 0x80 instead');
+    assert.deepEqual(nstringBytes(Buffer.from([0x61, 0]), true), Buffer.from([0x7e, 0x7b, 0x32, 0x7d, 13, 10, 0x61, 0]), 'BINARY keeps NUL in a literal8');
   });
 
   it('compactSet merges runs, keeps order when asked', () => {

@@ -301,6 +301,13 @@ export function nstringBytes(data: Uint8Array | null, binary = false, allowQuote
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (allowQuoted && b.length <= 100 && isQuotable(b)) return Buffer.from(quoted(b.toString('latin1')), 'latin1');
   const hasNul = b.includes(0);
+  if (hasNul && !binary) {
+    // RFC 9051 §4.3: a literal carries CHAR8, never NUL; literal8 is only for BINARY
+    // (RFC 3516 §4.3). Like Dovecot, NUL becomes 0x80, so lengths and partial offsets hold.
+    const copy = Buffer.from(b);
+    for (let i = copy.indexOf(0); i >= 0; i = copy.indexOf(0, i + 1)) copy[i] = 0x80;
+    return Buffer.concat([Buffer.from(`{${copy.length}}${CRLF}`, 'latin1'), copy]);
+  }
   const head = `${binary && hasNul ? '~' : ''}{${b.length}}${CRLF}`;
   return Buffer.concat([Buffer.from(head, 'latin1'), b]);
 }

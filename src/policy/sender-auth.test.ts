@@ -100,3 +100,30 @@ test('min_rsa_bits: a 1024-bit RSA signature passes at 1024 and is dkim=policy a
   assert.equal((await new SenderAuth({ resolver: dns, authservId: 'mx', minRsaBits: 1024 }).verifyDkim(signed)).dkim[0].result, 'pass');
   assert.equal((await new SenderAuth({ resolver: dns, authservId: 'mx', minRsaBits: 2048 }).verifyDkim(signed)).dkim[0].result, 'policy');
 });
+
+test('property: arbitrary (often malformed) messages and senders never make check() throw', async () => {
+  const fc = (await import('fast-check')).default;
+  const auth = new SenderAuth({ resolver: fake({}), authservId: 'mx' });
+  const piece = fc.oneof(
+    fc.constantFrom(
+      'From: a@b\r\n',
+      'From: <@x:y@z>, "q@r"@s\r\n',
+      'DKIM-Signature: v=1; a=rsa-sha256; d=x; s=y; h=from; bh=; b=\r\n',
+      'DKIM-Signature: ;;;==\r\n',
+      'ARC-Seal: i=1; cv=none; a=rsa-sha256; d=x; s=y; b=\r\n',
+      'ARC-Message-Signature: i=1; a=rsa-sha256; d=x; s=y; h=from; bh=; b=\r\n',
+      'ARC-Authentication-Results: i=1; x\r\n',
+      'ARC-Seal: i=99999999999\r\n',
+      '\r\n',
+      ' folded\r\n',
+    ),
+    fc.string({ maxLength: 20 }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(piece, { maxLength: 12 }), fc.option(fc.string({ maxLength: 10 })), async (parts, from) => {
+      const r = await auth.check({ message: Buffer.from(parts.join(''), 'latin1'), clientIp: '192.0.2.1', helo: 'x', mailFrom: from });
+      assert.ok(r.methods.length > 0);
+    }),
+    { numRuns: 150 },
+  );
+});

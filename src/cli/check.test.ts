@@ -90,10 +90,14 @@ describe('checkDomain against a DNS server', () => {
       { name: '_dmarc.loop.example', type: 'TXT', data: 'v=DMARC1; p=none' },
       { name: '_dmarc.loop.example', type: 'TXT', data: 'something else' },
       { name: 'slow.example', type: '*', fault: 'timeout' },
+      { name: '_submissions._tcp.loop.example', type: 'SRV', data: { priority: 0, weight: 1, port: 465, target: 'mx.example.org' } },
+      { name: '_imaps._tcp.loop.example', type: 'SRV', data: { priority: 0, weight: 1, port: 993, target: 'other.example' } },
+      { name: '_pop3._tcp.loop.example', type: 'SRV', data: { priority: 0, weight: 1, port: 110, target: 'mx.example.org' } },
+      { name: '_pop3s._tcp.loop.example', type: 'SRV', data: { priority: 0, weight: 0, port: 0, target: '.' } },
     ]);
   });
   after(() => dns.close());
-  const config = parseConfig('hostname = "mx.example.org"\npublic_addresses = ["192.0.2.1"]\n', 'test.toml');
+  const config = parseConfig('hostname = "mx.example.org"\npublic_addresses = ["192.0.2.1"]\n[listen]\nsubmission = ":587"\nsubmissions = ":465"\nimaps = ":993"\n', 'test.toml');
   const resolver = () => new DnsResolver({ servers: [dns.address], timeoutMs: 500 });
 
   it('an include loop is counted until it passes the limit; p=none is a note', async () => {
@@ -106,6 +110,20 @@ describe('checkDomain against a DNS server', () => {
     assert.match(text, /^missing DKIM .*no active DKIM key/m);
     assert.match(text, /^ok DMARC _dmarc\.loop\.example v=DMARC1; p=none$/m);
     assert.match(text, /^note DMARC p=none only monitors/m);
+  });
+
+  it('SRV records (RFC 6186): right, missing, pointing elsewhere, or offering what we do not', async () => {
+    const lines = await checkDomain({ config, domain: 'loop.example', keys: [], dns: resolver(), now: new Date(), addresses: ['192.0.2.1'] });
+    const srv = lines.filter((l) => l.what === 'SRV').map((l) => `${l.status} ${l.text}`);
+    assert.deepEqual(srv, [
+      'missing no SRV record at _submission._tcp.loop.example (recommended: mail apps find the server by it)',
+      'ok _submissions._tcp.loop.example mx.example.org:465',
+      'ok _imap._tcp.loop.example: not offered',
+      'wrong _imaps._tcp.loop.example points to other.example:993, not mx.example.org:993',
+      'wrong _pop3._tcp.loop.example points mail apps at mx.example.org:110, but this server does not offer that service',
+      'ok _pop3s._tcp.loop.example: not offered (.:0)',
+    ]);
+    assert.ok(lines.filter((l) => l.what === 'SRV').every((l) => !isProblem(l)));
   });
 
   it('a DNS timeout is an error line (a problem), never a crash', async () => {

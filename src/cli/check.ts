@@ -9,11 +9,12 @@
 // DNS-querying terms of RFC 7208 §4.6.4 (counted recursively through include
 // and redirect); each published DKIM key matching the store's public key;
 // a valid DMARC record (RFC 7489 §6.3: v=DMARC1 first, p= present).
-// Recommended (reported, exit status unaffected): MTA-STS and TLS-RPT.
+// Recommended (reported, exit status unaffected): MTA-STS, TLS-RPT and the
+// RFC 6186 SRV records.
 
 import { spf as spfCheck } from 'mailauth/lib/spf/index.js';
 import type { Config } from '../config/types.ts';
-import { DnsError, DnsResolver } from '../dns/resolver.ts';
+import { DnsError, DnsResolver, type SrvRecord } from '../dns/resolver.ts';
 import type { DkimKey } from '../store/dkim-keys.ts';
 import { dkimKeyState } from '../store/dkim-keys.ts';
 import { dkimRecordName, parseDkimRecord } from '../policy/dkim-keys.ts';
@@ -71,7 +72,32 @@ export async function checkDomain(c: CheckInput): Promise<CheckLine[]> {
     else if (!txt.records.some((t) => t.startsWith(prefix))) out.push({ status: 'missing', what, text: `no ${prefix} record at ${name} (recommended)`, fix, optional: true });
     else out.push({ status: 'ok', what, text: `${name} ${txt.records.find((t) => t.startsWith(prefix))}` });
   }
+  for (const r of expected.records.filter((x) => x.type === 'SRV')) out.push(await checkSrv(c.dns, r, host));
   return out;
+}
+
+/** RFC 6186 §3 (recommended): a role we listen on should point at hostname and
+ * its port; a role we do not offer should be absent or "." (RFC 2782). */
+async function checkSrv(dns: DnsResolver, want: DnsRecordSpec, host: string): Promise<CheckLine> {
+  const fix = zoneLine(want);
+  const offered = !want.value.endsWith(' .');
+  let got: SrvRecord[];
+  try {
+    got = (await dns.srv(want.name)).records;
+  } catch (err) {
+    if (err instanceof DnsError && (err.kind === 'nxdomain' || err.kind === 'nodata')) got = [];
+    else return { status: 'error', what: 'SRV', text: `${want.name}: lookup failed: ${(err as Error).message}`, optional: true };
+  }
+  const port = Number(want.value.split(' ')[2]);
+  const shown = got.map((g) => `${g.target || '.'}:${g.port}`).join(', ');
+  if (!offered) {
+    const ours = got.filter((g) => g.target.toLowerCase().replace(/\.$/, '') === host);
+    if (ours.length > 0) return { status: 'wrong', what: 'SRV', text: `${want.name} points mail apps at ${shown}, but this server does not offer that service`, fix, optional: true };
+    return { status: 'ok', what: 'SRV', text: `${want.name}: not offered${got.length ? ` (${shown})` : ''}` };
+  }
+  if (got.length === 0) return { status: 'missing', what: 'SRV', text: `no SRV record at ${want.name} (recommended: mail apps find the server by it)`, fix, optional: true };
+  if (got.some((g) => g.target.toLowerCase().replace(/\.$/, '') === host && g.port === port)) return { status: 'ok', what: 'SRV', text: `${want.name} ${shown}` };
+  return { status: 'wrong', what: 'SRV', text: `${want.name} points to ${shown}, not ${host}:${port}`, fix, optional: true };
 }
 
 type TxtResult = { records: string[] } | { error: string };
@@ -256,7 +282,8 @@ export const checkCommand: Command = {
   note, each problem with its fix. Checked: the MX points to hostname; one SPF
   record lets this server's addresses pass within RFC 7208's 10 DNS look-ups;
   each DKIM key in the store is published with the same public key; a valid
-  DMARC record; MTA-STS and TLS-RPT (recommended only).
+  DMARC record; MTA-STS, TLS-RPT and the RFC 6186 SRV records (recommended
+  only: reported, but they do not change the exit status).
 
   exit status: 0 all required records are right, 1 something is missing or
   wrong (or could not be looked up)`,

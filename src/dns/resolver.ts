@@ -1,8 +1,8 @@
 // DnsResolver: the one way Mailroom asks DNS questions. A thin wrapper over
 // node:dns/promises Resolver (c-ares) that adds a deadline per lookup, errors
 // classified into a closed set of kinds (DnsError), and a small LRU cache that
-// honours TTLs: A/AAAA carry their record TTLs; node gives none for MX, TXT and
-// PTR, so those are kept for `defaultTtl`; every TTL is capped at `maxTtl`.
+// honours TTLs: A/AAAA carry their record TTLs; node gives none for MX, TXT,
+// SRV and PTR, so those are kept for `defaultTtl`; every TTL is capped at `maxTtl`.
 // NXDOMAIN and NODATA are cached for `negativeTtl` (RFC 2308 §5); timeouts and
 // server failures are never cached. Concurrent identical questions share one
 // query. The clock is injected so tests can move time.
@@ -41,11 +41,19 @@ const DESCRIPTIONS: Record<DnsErrorKind, string> = {
   other: 'lookup failed',
 };
 
-export type DnsType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR';
+export type DnsType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR' | 'SRV';
 
 export interface MxRecord {
   exchange: string;
   preference: number;
+}
+
+/** RFC 2782 SRV data; target "" (written ".") means the service is not offered. */
+export interface SrvRecord {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
 }
 
 /** Records and their remaining time to live, in seconds. */
@@ -133,6 +141,14 @@ export class DnsResolver {
     return this.#lookup('TXT', domain, async (r, name) => {
       const rows = await r.resolveTxt(name);
       return { records: rows.map((chunks) => chunks.join('')), ttl: this.#defaultTtl };
+    });
+  }
+
+  /** SRV records (RFC 2782), e.g. for RFC 6186 client autoconfiguration. */
+  srv(name: string): Promise<DnsAnswer<SrvRecord>> {
+    return this.#lookup('SRV', name, async (r, n) => {
+      const rows = await r.resolveSrv(n);
+      return { records: rows.map((x) => ({ priority: x.priority, weight: x.weight, port: x.port, target: x.name === '.' ? '' : x.name })), ttl: this.#defaultTtl };
     });
   }
 

@@ -66,6 +66,7 @@ describe('DKIM: A signs, B verifies; mailroom check', () => {
       { name: '_dmarc.a.test', type: 'TXT', data: 'v=DMARC1; p=reject; rua=mailto:postmaster@a.test' },
       { name: '_mta-sts.a.test', type: 'TXT', data: 'v=STSv1; id=1' },
       { name: '_smtp._tls.a.test', type: 'TXT', data: 'v=TLSRPTv1; rua=mailto:postmaster@a.test' },
+      { name: '_submission._tcp.a.test', type: 'SRV', data: { priority: 0, weight: 1, port: a.server.ports.submission!, target: 'mx.test.example' } },
       // b.test
       { name: 'b.test', type: 'MX', data: { preference: 10, exchange: 'mx.b.test' } },
       { name: 'mx.b.test', type: 'A', data: '127.0.0.2' },
@@ -134,7 +135,9 @@ describe('DKIM: A signs, B verifies; mailroom check', () => {
   /** The real command, run asynchronously: the test DNS server lives in this process. */
   function check(domain: string): Promise<{ code: number | null; out: string; err: string }> {
     const toml = join(a.dataDir, 'check.toml');
-    writeFileSync(toml, `hostname = "mx.test.example"\ndata_dir = ${JSON.stringify(a.dataDir)}\n[dns]\nservers = ["${dns.address}"]\ntimeout = "2s"\n`);
+    // The server's own listeners, as its configuration file would have them (the SRV checks read them).
+    const listen = `[listen]\nsmtp = "127.0.0.1:${a.port}"\nsubmission = "127.0.0.1:${a.server.ports.submission}"\n`;
+    writeFileSync(toml, `hostname = "mx.test.example"\ndata_dir = ${JSON.stringify(a.dataDir)}\n${listen}[dns]\nservers = ["${dns.address}"]\ntimeout = "2s"\n`);
     return new Promise((resolve) => {
       execFile(process.execPath, [MAIN, 'check', domain, '--config', toml], { encoding: 'utf8', timeout: 60_000 }, (err, out, errOut) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, out, err: errOut });
@@ -151,6 +154,8 @@ describe('DKIM: A signs, B verifies; mailroom check', () => {
     assert.match(r.out, /^ok +DMARC +_dmarc\.a\.test v=DMARC1; p=reject/m);
     assert.match(r.out, /^ok +MTA-STS /m);
     assert.match(r.out, /^ok +TLS-RPT /m);
+    assert.match(r.out, /^ok +SRV +_submission\._tcp\.a\.test mx\.test\.example:\d+$/m);
+    assert.match(r.out, /^ok +SRV +_imaps\._tcp\.a\.test: not offered$/m);
     assert.doesNotMatch(r.out, /^(missing|wrong|error) /m);
     assert.match(r.out, /a\.test: all required records are right/);
   });
@@ -166,6 +171,7 @@ describe('DKIM: A signs, B verifies; mailroom check', () => {
     assert.match(r.out, /^missing +DMARC +no DMARC record at _dmarc\.broken\.test/m);
     assert.match(r.out, /^ +fix: _dmarc\.broken\.test\.\t3600\tIN\tTXT\t"v=DMARC1; p=quarantine; rua=mailto:postmaster@broken\.test/m);
     assert.match(r.out, /^missing +MTA-STS .*\(recommended\)/m);
+    assert.match(r.out, /^missing +SRV +no SRV record at _submission\._tcp\.broken\.test/m);
     assert.match(r.out, /broken\.test: 5 problems$/m);
   });
 

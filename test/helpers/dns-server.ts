@@ -16,12 +16,13 @@ import type { Server, Socket as TcpSocket } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Packet, RecordType } from 'dns-packet';
 
-export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR' | 'CNAME';
+export type DnsRecordType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR' | 'CNAME' | 'SRV';
 
 export type DnsRecord =
   | { name: string; type: 'MX'; data: { preference: number; exchange: string }; ttl?: number }
   | { name: string; type: 'A' | 'AAAA' | 'PTR' | 'CNAME'; data: string; ttl?: number }
   | { name: string; type: 'TXT'; data: string | string[]; ttl?: number }
+  | { name: string; type: 'SRV'; data: { priority: number; weight: number; port: number; target: string }; ttl?: number }
   /** A fault marker: queries for `name` (and `type`, or any type with '*') are not answered normally. */
   | { name: string; type: DnsRecordType | '*'; fault: 'timeout' | 'servfail' | 'refused' };
 
@@ -196,6 +197,8 @@ function toAnswer(r: DnsRecord, name: string): Answer {
       return { type: 'MX', name, ttl, class: 'IN', data: { preference: r.data.preference, exchange: r.data.exchange } };
     case 'TXT':
       return { type: 'TXT', name, ttl, class: 'IN', data: typeof r.data === 'string' ? [r.data] : r.data };
+    case 'SRV':
+      return { type: 'SRV', name, ttl, class: 'IN', data: r.data };
     default:
       return { type: r.type as Extract<RecordType, 'A' | 'AAAA' | 'PTR' | 'CNAME'>, name, ttl, class: 'IN', data: r.data };
   }

@@ -7,24 +7,29 @@
 // are answered after a growing delay; successes never wait. A success clears
 // that account's count but not the IP's (so one valid account cannot be used
 // to reset an IP that is guessing others). Time and sleeping are injected;
-// the counts live behind ThrottleState so they can move to the store when
-// there are several nodes.
+// the counts live behind ThrottleState: in memory for one node, or in the
+// shared database when several nodes serve the same accounts
+// (store/postgres/throttle-state.ts), so an attacker cannot multiply the
+// limits by the number of nodes. Counting may then be asynchronous; the
+// lock-out check stays synchronous (a shared state keeps lock-outs mirrored).
 
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 
-/** Where failure times and lockouts are kept. Times are ms since the epoch. */
+/** Where failure times and lockouts are kept. Times are ms since the epoch.
+ * Writes and counts may be asynchronous (a shared database); blockedUntil
+ * must answer at once, from memory. */
 export interface ThrottleState {
   /** Failures of `key` at or after `since` (older ones may be forgotten). */
-  count(key: string, since: number): number;
-  add(key: string, at: number): void;
-  clear(key: string): void;
+  count(key: string, since: number): number | Promise<number>;
+  add(key: string, at: number): void | Promise<void>;
+  clear(key: string): void | Promise<void>;
   /** When `key`'s lockout ends; 0 if it is not locked out. */
   blockedUntil(key: string): number;
-  block(key: string, until: number): void;
-  unblock(key: string): void;
+  block(key: string, until: number): void | Promise<void>;
+  unblock(key: string): void | Promise<void>;
 }
 
 /** In-process state, bounded: past `maxKeys` the least recently failed keys
@@ -165,8 +170,13 @@ export class Throttle {
     const until = this.#state.blockedUntil(key);
     if (until === 0) return false;
     if (until > this.#now()) return true;
-    this.#state.unblock(key); // the cool-down is over
+    this.#background(this.#state.unblock(key)); // the cool-down is over
     return false;
+  }
+
+  /** A state write nobody waits for: its failure is logged, never thrown. */
+  #background(p: void | Promise<void>): void {
+    if (p) p.catch((err: unknown) => this.#log.warn('auth throttle state write failed', { error: err }));
   }
 
   /** True while this client IP is locked out. */
@@ -193,12 +203,12 @@ export class Throttle {
     let most = 0;
     let throttled = false;
     for (const k of keys) {
-      this.#state.add(k.key, now);
-      const n = this.#state.count(k.key, since);
+      await this.#state.add(k.key, now);
+      const n = await this.#state.count(k.key, since);
       most = Math.max(most, n);
       if (n >= k.max) {
-        this.#state.block(k.key, now + this.#o.lockoutMs);
-        this.#state.clear(k.key);
+        await this.#state.block(k.key, now + this.#o.lockoutMs);
+        await this.#state.clear(k.key);
         throttled = true;
         this.#log.warn('auth throttled', {
           ip,
@@ -218,6 +228,6 @@ export class Throttle {
 
   /** Records a successful login: clears the account's count (not the IP's). */
   succeeded(_ip: string, account: string): void {
-    this.#state.clear(`acct:${account}`);
+    this.#background(this.#state.clear(`acct:${account}`));
   }
 }

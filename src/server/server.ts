@@ -5,6 +5,8 @@ import type { Config } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Store } from '../store/store.ts';
 import { openStore, usesPostgres } from '../store/open.ts';
+import { PgStore } from '../store/postgres/pg-store.ts';
+import { PgThrottleState } from '../store/postgres/throttle-state.ts';
 import { hostname as machineName } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { ConnectionLimits } from '../net/connection-limits.ts';
@@ -133,7 +135,13 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
         claims,
       ),
   });
-  const { authenticator, senderPolicy } = authFromConfig(store, config, log);
+  // On a shared database the login throttle's counts and lock-outs are shared too.
+  let throttleState: PgThrottleState | undefined;
+  if (opened instanceof PgStore) {
+    throttleState = new PgThrottleState(opened.pool, opened.listener, opened.target.schema, (err) => log.warn('auth throttle: PostgreSQL trouble', { error: err }));
+    await throttleState.start(Date.now());
+  }
+  const { authenticator, senderPolicy } = authFromConfig(store, config, log, throttleState ? { state: throttleState } : {});
   const trusted = new NetworkSet(config.relay.trusted_networks);
   const services: SessionServices = {
     backend,

@@ -113,16 +113,20 @@ export class SpamFilter {
     const view = viewMessage(input.content);
     const tokens = tokenize(view);
     const ruleHits = [...evaluateRules({ view, envelopeFrom: input.envelopeFrom, auth: input.auth, now: input.now }), ...(input.extraHits ?? [])];
-    const [gCounts, gTotals] = await Promise.all([store.getSpamTokens(0, tokens), store.getSpamTotals(0)]);
     const fromDomain = addressDomain(header(view, 'from'));
     const fromToken = fromDomain ? 'from:' + baseDomain(fromDomain) : null;
-    const bayes = (counts: ReadonlyMap<string, TokenCounts>, totals: TokenCounts) => {
-      if (totals.spam + totals.ham < this.#o.bayesMinMessages || totals.spam === 0 && totals.ham === 0) return null;
-      return classify(tokens, counts, totals).probability;
-    };
+    const ids = [...new Set(input.accountIds)];
+    // Totals first: token counts are read only where a model can speak (the
+    // look-up of hundreds of tokens is most of the cost of scoring).
+    const [gTotals, ...uTotalsList] = await Promise.all([store.getSpamTotals(0), ...ids.map((id) => store.getSpamTotals(id))]);
+    const min = Math.max(1, this.#o.bayesMinMessages);
+    const active = (t: TokenCounts) => t.spam + t.ham >= min;
+    const anyActive = active(gTotals) || uTotalsList.some((u) => active({ spam: gTotals.spam + u.spam, ham: gTotals.ham + u.ham }));
+    const wanted = anyActive ? tokens : fromToken ? [fromToken] : [];
+    const gCounts = gTotals.spam + gTotals.ham > 0 ? await store.getSpamTokens(0, wanted) : new Map<string, TokenCounts>();
     const withModel = (base: RuleHit[], counts: ReadonlyMap<string, TokenCounts>, totals: TokenCounts) => {
       const hits = base.slice();
-      const p = bayes(counts, totals);
+      const p = active(totals) ? classify(tokens, counts, totals).probability : null;
       if (p !== null) hits.push(bayesRule(p));
       const rep = reputation(counts, fromToken);
       if (rep) hits.push(rep);
@@ -130,11 +134,13 @@ export class SpamFilter {
     };
     const shared = withModel(ruleHits, gCounts, gTotals);
     const senders = [input.envelopeFrom, fromAddress(header(view, 'from'))].filter((s): s is string => !!s);
-    const globalRules = await store.listSenderRules(0);
+    const globalRules = ids.length > 0 ? await store.listSenderRules(0) : [];
     const perAccount = new Map<number, ScoreResult>();
-    for (const id of new Set(input.accountIds)) {
-      const [uCounts, uTotals, uRules] = await Promise.all([store.getSpamTokens(id, tokens), store.getSpamTotals(id), store.listSenderRules(id)]);
-      const counts = uTotals.spam + uTotals.ham > 0 ? mergeCounts(gCounts, uCounts) : gCounts;
+    for (const [i, id] of ids.entries()) {
+      const uTotals = uTotalsList[i];
+      const learnt = uTotals.spam + uTotals.ham > 0;
+      const [uCounts, uRules] = await Promise.all([learnt ? store.getSpamTokens(id, wanted) : new Map<string, TokenCounts>(), store.listSenderRules(id)]);
+      const counts = learnt ? mergeCounts(gCounts, uCounts) : gCounts;
       const totals = { spam: gTotals.spam + uTotals.spam, ham: gTotals.ham + uTotals.ham };
       const { hits } = withModel(ruleHits, counts, totals);
       // The user's own list first; the global list (account 0) applies when the user has no matching entry.

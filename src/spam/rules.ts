@@ -71,6 +71,9 @@ export const SPAM_PHRASES: ReadonlyMap<string, number> = new Map([
   ...['click here', 'act now', '100% free', 'risk free', 'risk-free', 'limited time offer', 'earn money from home', 'work from home', 'wire transfer', 'dear friend', 'buy now', 'order now', 'special promotion', 'best price', 'guaranteed', 'no obligation'].map((p) => [p, 0.5] as const),
 ]);
 
+/** One pass over the text for every phrase (then each candidate is checked for whole words). */
+const PHRASE_RE = new RegExp(`(${[...SPAM_PHRASES.keys()].sort((a, b) => b.length - a.length).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'g');
+
 const SHORTENERS = new Set(['bit.ly', 'tinyurl.com', 'goo.gl', 't.co', 'ow.ly', 'is.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly', 'shorturl.at']);
 
 // RFC 5322 §3.6.4: msg-id = "<" id-left "@" id-right ">".
@@ -82,11 +85,28 @@ function hit(out: RuleHit[], name: keyof typeof POINTS, reason: string, points?:
   out.push({ name, points: points ?? POINTS[name], reason });
 }
 
-/** Share of capital letters, over the first 64 KiB (enough to judge, bounded cost). */
+/** Share of capital letters, over the first 64 KiB (enough to judge, bounded
+ * cost). ASCII by char code (fast); other letters by Unicode case. */
 function capsRatio(text: string): { letters: number; ratio: number } {
-  const s = text.length > 65536 ? text.slice(0, 65536) : text;
-  const letters = s.replace(/[^\p{L}]+/gu, '').length;
-  const upper = s.replace(/[^\p{Lu}]+/gu, '').length;
+  const n = Math.min(text.length, 65536);
+  let letters = 0;
+  let upper = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      letters++;
+      upper++;
+    } else if (c >= 97 && c <= 122) letters++;
+    else if (c >= 0xc0) {
+      const ch = text[i];
+      const lo = ch.toLowerCase();
+      const up = ch.toUpperCase();
+      if (lo !== up) {
+        letters++;
+        if (ch === up) upper++;
+      }
+    }
+  }
   return { letters, ratio: letters ? upper / letters : 0 };
 }
 
@@ -158,7 +178,7 @@ export function evaluateRules(input: RuleInput): RuleHit[] {
   const caps = capsRatio(body);
   if (caps.letters >= 40 && caps.ratio > 0.5) hit(out, 'BODY_EXCESS_CAPS', `${Math.round(caps.ratio * 100)}% of the letters are capitals`);
   const hay = ` ${(subject ?? '') + ' ' + body} `.toLowerCase().replace(/\s+/g, ' ');
-  const phrases = [...SPAM_PHRASES.keys()].filter((p) => containsPhrase(hay, p));
+  const phrases = [...new Set(Array.from(hay.matchAll(PHRASE_RE), (m) => m[1]))].filter((p) => containsPhrase(hay, p));
   // "click here now" also contains "click here": count the longer one only.
   const distinct = phrases.filter((p) => !phrases.some((q) => q !== p && q.includes(p)));
   if (distinct.length > 0) {

@@ -11,6 +11,7 @@ import { RawPop3 } from '../helpers/pop3-client.ts';
 import { RawSmtp } from '../helpers/smtp-client.ts';
 import type { Store } from '../../src/store/store.ts';
 import { unstuff } from '../../src/pop3/protocol/reply.ts';
+import { scramClientFinal, scramClientFirst } from '../../src/auth/sasl/scram-client.ts';
 import type { MailboxChange } from '../../src/store/mailbox-store.ts';
 import { ImapFlow } from 'imapflow';
 
@@ -196,13 +197,33 @@ print(json.dumps(res))
     assert.equal(await c.cmd('AUTH CRAM-MD5'), '-ERR Unsupported SASL mechanism');
     c.send('AUTH\r\n');
     assert.match(await c.line(), /^\+OK/);
-    assert.equal((await c.body()).toString(), 'PLAIN\r\n.\r\n');
+    assert.equal((await c.body()).toString(), 'SCRAM-SHA-256\r\nPLAIN\r\nLOGIN\r\n.\r\n');
     assert.match(await c.cmd('USER ' + ALICE), /^\+OK/);
     assert.equal(await c.cmd('PASS wrong'), '-ERR [AUTH] Invalid user name or password');
     assert.equal(await c.cmd('AUTH PLAIN'), '+ ');
     assert.match(await c.cmd(Buffer.from(`\0${ALICE}\0${PW}`).toString('base64')), /^\+OK Logged in/);
     assert.match(await c.cmd('QUIT'), /^\+OK/);
     await c.waitClosed();
+  });
+
+  it('AUTH SCRAM-SHA-256 (the server proves it knows the key) and AUTH LOGIN', async () => {
+    const c = await RawPop3.connect(pop3s, { tls: true });
+    await c.line();
+    const first = scramClientFirst(ALICE);
+    const sf = await c.cmd(`AUTH SCRAM-SHA-256 ${Buffer.from(first.message).toString('base64')}`);
+    assert.match(sf, /^\+ /);
+    const final = (await scramClientFinal(first, Buffer.from(sf.slice(2), 'base64').toString(), PW))!;
+    const sv = await c.cmd(Buffer.from(final.message).toString('base64'));
+    assert.match(sv, /^\+ /);
+    assert.equal(Buffer.from(sv.slice(2), 'base64').toString(), final.expectedServerFinal);
+    assert.match(await c.cmd(''), /^\+OK Logged in/);
+    assert.match(await c.cmd('QUIT'), /^\+OK/);
+    const d = await RawPop3.connect(pop3s, { tls: true });
+    await d.line();
+    assert.equal(await d.cmd('AUTH LOGIN'), `+ ${Buffer.from('Username:').toString('base64')}`);
+    assert.equal(await d.cmd(Buffer.from(ALICE).toString('base64')), `+ ${Buffer.from('Password:').toString('base64')}`);
+    assert.match(await d.cmd(Buffer.from(PW).toString('base64')), /^\+OK Logged in/);
+    assert.match(await d.cmd('QUIT'), /^\+OK/);
   });
 
   it('a dropped connection deletes nothing', async () => {
@@ -405,7 +426,7 @@ describe('POP3 idle timeout and bad-command limit (pop3.idle_timeout, pop3.max_b
     assert.match(await c.line(), /^\+OK/);
     const caps = (await c.body()).toString();
     assert.match(caps, /\r\nUSER\r\n/);
-    assert.match(caps, /\r\nSASL PLAIN\r\n/);
+    assert.match(caps, /\r\nSASL SCRAM-SHA-256 PLAIN LOGIN\r\n/);
     assert.match(caps, /\r\nSTLS\r\n/);
     assert.match(await c.cmd(`AUTH PLAIN ${Buffer.from(`\0${ALICE}\0${PW}`).toString('base64')}`), /^\+OK Logged in/);
     assert.match(await c.cmd('QUIT'), /^\+OK/);

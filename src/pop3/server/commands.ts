@@ -1,9 +1,10 @@
 // The POP3 state machine's commands (RFC 1939 §§4–7): each line is parsed
 // (protocol/command.ts), checked against the state's command table
 // (protocol/state.ts `allowed`), and handled here. AUTHORIZATION: CAPA (RFC
-// 2449), STLS (RFC 2595), USER/PASS, AUTH (RFC 5034); TRANSACTION: STAT,
-// LIST, RETR, TOP, DELE, NOOP, RSET, UIDL; QUIT enters UPDATE, where the
-// marked messages are expunged durably before "+OK". Store failures answer
+// 2449), STLS (RFC 2595), USER/PASS, AUTH (RFC 5034) with the Authenticator's
+// mechanisms; TRANSACTION: STAT, LIST, RETR, TOP, DELE, NOOP, RSET, UIDL;
+// QUIT enters UPDATE, where the marked messages are expunged durably before
+// "+OK". Store failures answer
 // "-ERR [SYS/TEMP]"; the session never throws for a client's mistake.
 import { parseCommand, parseAuthResponse, type Command } from '../protocol/command.ts';
 import { allowed, reduce, checkMessage, markDeleted, resetDeleted, visibleMessages } from '../protocol/state.ts';
@@ -45,7 +46,7 @@ async function run(s: Pop3Session, cmd: Command): Promise<void> {
       const caps = capabilities({
         tls: s.tls,
         plaintextAllowed: plaintextAllowed(s) && s.services.auth !== null,
-        saslMechanisms: plaintextAllowed(s) && s.services.auth ? ['PLAIN'] : [],
+        saslMechanisms: plaintextAllowed(s) && s.services.auth ? s.services.auth.mechanisms() : [],
         stlsAvailable: s.services.tls !== null,
         authenticated: s.state.kind !== 'AUTHORIZATION',
       });
@@ -176,7 +177,7 @@ async function quit(s: Pop3Session): Promise<void> {
   s.close(reply);
 }
 
-// --- Authentication: USER/PASS and AUTH PLAIN (RFC 5034), through the shared
+// --- Authentication: USER/PASS and AUTH (RFC 5034: PLAIN, LOGIN, SCRAM-SHA-256), through the shared
 // Authenticator so failures count toward the same throttling as SMTP and IMAP.
 
 function authContext(s: Pop3Session) {
@@ -198,8 +199,8 @@ async function startAuth(s: Pop3Session, mechanism: string | undefined, initial:
   const auth = s.services.auth;
   if (!auth) return void s.write(P.noAuth);
   if (!plaintextAllowed(s)) return void s.write(P.plaintextRefused);
-  // Offered mechanisms: PLAIN (the SASL list in CAPA). "AUTH" alone lists them.
-  const mechs: string[] = auth.mechanisms().filter((m) => m === 'PLAIN');
+  // The Authenticator's mechanisms (PLAIN, LOGIN, SCRAM-SHA-256), as CAPA's SASL line lists them; "AUTH" alone lists them too.
+  const mechs = auth.mechanisms();
   if (mechanism === undefined) return void s.write(P.authMechanisms + multiline(mechs));
   if (!mechs.includes(mechanism)) return void s.write(P.authUnsupported);
   const ctx = authContext(s);

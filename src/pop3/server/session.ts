@@ -78,7 +78,6 @@ export class Pop3Session {
     },
     close: () => this.#teardown(),
     end: () => this.#teardown(),
-    drain: () => {},
   };
 
   constructor(o: Pop3SessionOptions) {

@@ -17,12 +17,13 @@ import { queueCommand } from './queue.ts';
 import { userCommand } from './user.ts';
 import { aliasCommand } from './alias.ts';
 import { configCommand } from './config-cmd.ts';
+import { migrateCommand } from './migrate.ts';
 import { dkimCommand } from './dkim.ts';
 import { dnsCommand } from './dns-records.ts';
 import { checkCommand } from './check.ts';
 import { spamCommand } from './spam.ts';
 
-export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, dkimCommand, dnsCommand, checkCommand, spamCommand, configCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, domainCommand, userCommand, aliasCommand, queueCommand, dkimCommand, dnsCommand, checkCommand, spamCommand, migrateCommand, configCommand];
 
 const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
   config: { type: 'string', short: 'c' },

@@ -66,3 +66,12 @@ test('look-ups over DNS: listed with reason, not listed, failures count as not l
     await dns.close();
   }
 });
+
+test('config: zone lists are checked at load, errors name the key', async () => {
+  const { parseConfig } = await import('../config/load.ts');
+  const c = parseConfig('[dnsbl]\nzones = ["zen.spamhaus.org", "bl.example:score=2"]\nuri_zones = ["multi.surbl.org"]\n', 't.toml');
+  assert.deepEqual(c.dnsbl.zones, [{ zone: 'zen.spamhaus.org', action: { kind: 'reject' } }, { zone: 'bl.example', action: { kind: 'score', points: 2 } }]);
+  assert.deepEqual(c.dnsbl.uri_zones, [{ zone: 'multi.surbl.org', action: { kind: 'score', points: 3 } }]);
+  assert.throws(() => parseConfig('[dnsbl]\nzones = ["bad zone"]\n', 't.toml'), /dnsbl\.zones|zones.*\[dnsbl\]/);
+  assert.throws(() => parseConfig('[spam]\njunk_threshold = "high"\n', 't.toml'), /junk_threshold/);
+});

@@ -101,6 +101,10 @@ export function fromAddress(value: string | undefined): string | null {
   return m ? m[1].toLowerCase() : null;
 }
 
+function yieldTurn(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
 export class SpamFilter {
   readonly #o: SpamFilterOptions;
 
@@ -110,9 +114,14 @@ export class SpamFilter {
 
   async score(input: ScoreInput): Promise<SpamScore> {
     const store = this.#o.store;
+    // Parsing, tokenizing and the rules are CPU work on the event loop; other
+    // sessions get a turn between them (each step is bounded: see message-view.ts).
     const view = viewMessage(input.content);
+    await yieldTurn();
     const tokens = tokenize(view);
+    await yieldTurn();
     const ruleHits = [...evaluateRules({ view, envelopeFrom: input.envelopeFrom, auth: input.auth, now: input.now }), ...(input.extraHits ?? [])];
+    await yieldTurn();
     const fromDomain = addressDomain(header(view, 'from'));
     const fromToken = fromDomain ? 'from:' + baseDomain(fromDomain) : null;
     const ids = [...new Set(input.accountIds)];

@@ -1,7 +1,8 @@
 // Connect-time defences end to end: a client listed in a DNS blocklist (the
 // test DNS server) is refused with 554 5.7.1 and the list's TXT reason; a
 // score-only list and a URI blocklist add named rules to X-Spam-Status; a
-// client opening connections too fast gets 421 4.7.0 and is disconnected.
+// client opening connections too fast gets 421 4.7.0 and is disconnected;
+// SPF results of the sender-auth hook turn into SPF_FAIL / SPF_PASS rules.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -85,5 +86,51 @@ describe('connection rate', () => {
     assert.equal(r.code, 421);
     assert.match(r.lines.join(' '), /4\.7\.0/);
     await c.closed();
+  });
+});
+
+describe('spam score with sender authentication', () => {
+  let dns: DnsServer;
+  let ts: TestServer;
+  before(async () => {
+    dns = await startDnsServer([
+      { name: 'spf-fail.example', type: 'TXT', data: 'v=spf1 ip4:192.0.2.1 -all' },
+      { name: 'spf-pass.example', type: 'TXT', data: 'v=spf1 ip4:127.0.0.1 -all' },
+    ]);
+    ts = await startTestServer({
+      toml: `[dns]\nservers = ["${dns.address}"]\ntimeout = "2s"\n[auth_checks]\nenabled = true\n[spam]\nenabled = true\n`,
+      users: { 'alice@example.org': 'pw' },
+    });
+  });
+  after(async () => {
+    await ts.stop();
+    await dns.close();
+  });
+
+  async function statusOf(from: string): Promise<string[]> {
+    const c = await RawSmtp.connect(ts.port);
+    assert.equal((await c.reply()).code, 220);
+    await c.cmd('EHLO client.example');
+    await c.cmd(`MAIL FROM:<${from}>`);
+    assert.equal((await c.cmd('RCPT TO:<alice@example.org>')).code, 250);
+    assert.equal((await c.cmd('DATA')).code, 354);
+    const id = `${Math.random()}@${from.split('@')[1]}`;
+    assert.equal((await c.cmd(`From: <${from}>\r\nTo: <alice@example.org>\r\nSubject: hello\r\nMessage-ID: <${id}>\r\nDate: Sat, 28 Nov 2026 01:00:00 +0000\r\n\r\nHello.\r\n.`)).code, 250);
+    c.close();
+    const store = ts.server.store;
+    const acc = await store.getAccount('alice@example.org');
+    const msgs = await store.listMessages((await store.getMailbox(acc!.id, 'INBOX'))!.id);
+    for (const m of msgs) {
+      const text = (await store.readBlob(m.blobId)).toString('utf8');
+      if (!text.includes(id)) continue;
+      const status = /^X-Spam-Status: ((?:.*)(?:\r\n[ \t].*)*)/m.exec(text)![1].replace(/\r\n[ \t]/g, ' ');
+      return parseSpamStatus(status)!.rules.map((r) => r.name);
+    }
+    throw new Error('message not found');
+  }
+
+  it('SPF results from the sender-auth hook become rules', async () => {
+    assert.ok((await statusOf('bob@spf-fail.example')).includes('SPF_FAIL'));
+    assert.ok((await statusOf('bob@spf-pass.example')).includes('SPF_PASS'));
   });
 });

@@ -132,6 +132,20 @@ describe('DKIM: A signs, B verifies; mailroom check', () => {
     assert.deepEqual(v.results.map((r) => r.status.result), ['pass', 'pass']);
   });
 
+  it('mail from outside (port 25, no login) is never signed, whatever its From says', async () => {
+    const c = await RawSmtp.connect(a.port);
+    await c.reply();
+    await c.cmd('EHLO mx.elsewhere.example');
+    assert.equal((await c.cmd('MAIL FROM:<x@elsewhere.example>')).code, 250);
+    assert.equal((await c.cmd('RCPT TO:<carol@a.test>')).code, 250);
+    await c.cmd('DATA');
+    c.write('From: Alice <alice@a.test>\r\nTo: carol@a.test\r\nSubject: forged from outside\r\n\r\nHi.\r\n.\r\n');
+    assert.equal((await c.reply()).code, 250);
+    c.close();
+    const got = await waitFor('delivery', async () => (await inbox(a, 'carol@a.test')).find((m) => m.content.includes('Subject: forged from outside')));
+    assert.doesNotMatch(got.content, /^DKIM-Signature:/m);
+  });
+
   /** The real command, run asynchronously: the test DNS server lives in this process. */
   function check(domain: string): Promise<{ code: number | null; out: string; err: string }> {
     const toml = join(a.dataDir, 'check.toml');

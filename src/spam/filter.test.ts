@@ -79,3 +79,31 @@ test('per-user learning and lists change only that user\'s score', async () => {
     await tmp.remove();
   }
 });
+
+test('MoveLearner: into Junk learns spam, back out relabels it ham, Trash teaches nothing, never throws', async () => {
+  const { MoveLearner } = await import('./training.ts');
+  const { createLogger } = await import('../log/logger.ts');
+  const tmp = await tempDir();
+  const store = await openSqliteStore({ dataDir: tmp.dir, commitIn: 'main' });
+  try {
+    await store.addDomain('example.org');
+    const a = await store.addAccount({ address: 'a@example.org', passwordHash: 'x', quotaBytes: 0 });
+    const blobs = new Map([['b1', Buffer.from('Subject: deal\r\n\r\nplatinum membership upgrade\r\n')]]);
+    const logs: string[] = [];
+    const learner = new MoveLearner({ store, readBlob: async (id) => { const b = blobs.get(id); if (!b) throw new Error('gone'); return b; }, now: () => new Date(), log: createLogger({ level: 'info', write: (l) => void logs.push(l) }) });
+    const inbox = { name: 'INBOX', specialUse: null };
+    const junk = { name: 'Junk', specialUse: '\\Junk' };
+    await learner.onMessagesMoved({ accountId: a.id, from: inbox, to: junk, blobIds: ['b1'] });
+    assert.deepEqual(await store.getSpamTotals(a.id), { spam: 1, ham: 0 });
+    assert.deepEqual(await store.getSpamTotals(0), { spam: 1, ham: 0 });
+    await learner.onMessagesMoved({ accountId: a.id, from: junk, to: inbox, blobIds: ['b1'] });
+    assert.deepEqual(await store.getSpamTotals(a.id), { spam: 0, ham: 1 });
+    await learner.onMessagesMoved({ accountId: a.id, from: inbox, to: { name: 'Trash', specialUse: '\\Trash' }, blobIds: ['b1'] });
+    assert.deepEqual(await store.getSpamTotals(0), { spam: 0, ham: 1 });
+    await learner.onMessagesMoved({ accountId: a.id, from: inbox, to: junk, blobIds: ['missing'] });
+    assert.ok(logs.some((l) => l.includes('spam training failed')));
+  } finally {
+    await store.close();
+    await tmp.remove();
+  }
+});

@@ -187,7 +187,7 @@ describe('spam filter', () => {
   before(async () => {
     ts = await startTestServer({
       toml: '[listen]\nsmtp = "127.0.0.1:0"\nimap = "127.0.0.1:0"\n[spam]\nenabled = true\nbayes_min_messages = 1\n',
-      users: { 'alice@example.org': 'secret-pw' },
+      users: { 'alice@example.org': 'secret-pw', 'bob@example.org': 'pw-b' },
     });
   });
   after(() => ts.stop());
@@ -264,5 +264,24 @@ describe('spam filter', () => {
     const st2 = parseSpamStatus(headerValue(after, 'X-Spam-Status')!)!;
     assert.ok(st2.rules.some((r) => r.name.startsWith('BAYES_9')), `classifier fired: ${st2.rules.map((r) => r.name)}`);
     assert.ok(st2.score > st1.score);
+  });
+
+  it('allow and block lists are per user: one message, Junk for the user who blocked the sender, INBOX for the other', async () => {
+    const store = ts.server.store;
+    const bob = await store.getAccount('bob@example.org');
+    await store.addSenderRule({ accountId: bob!.id, pattern: '@newsletter.example', action: 'block' });
+    const c = await RawSmtp.connect(ts.port);
+    await c.reply();
+    await c.cmd('EHLO mta.remote.example');
+    await c.cmd('MAIL FROM:<news@newsletter.example>');
+    assert.equal((await c.cmd('RCPT TO:<alice@example.org>')).code, 250);
+    assert.equal((await c.cmd('RCPT TO:<bob@example.org>')).code, 250);
+    assert.equal((await c.cmd('DATA')).code, 354);
+    assert.equal((await c.cmd('From: News <news@newsletter.example>\r\nSubject: This week\r\nDate: Mon, 5 Jan 2026 09:00:00 +0000\r\nMessage-ID: <n1@newsletter.example>\r\n\r\nOur weekly notes.\r\n.')).code, 250);
+    c.close();
+    assert.equal((await mailbox(ts, 'bob@example.org', 'Junk')).length, 1);
+    assert.equal((await mailbox(ts, 'bob@example.org', 'INBOX')).length, 0);
+    assert.ok((await mailbox(ts, 'alice@example.org', 'INBOX')).some((m) => m.includes('n1@newsletter.example')));
+    assert.ok(!(await mailbox(ts, 'alice@example.org', 'Junk')).some((m) => m.includes('n1@newsletter.example')));
   });
 });

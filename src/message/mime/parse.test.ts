@@ -275,3 +275,17 @@ test('Dovecot: trailing dashes in boundaries', () => {
   assert.equal(s[3][0]![3].length, 1);
   assert.equal(s[3][0]![3][0]![3].length, 0);
 });
+
+test('adversarial header values parse in linear time (no backtracking regexes)', () => {
+  const fields = ['Content-Language', 'Content-Type', 'Content-Disposition', 'Date', 'From', 'Subject'];
+  const pieces = ['(', '"', '<', '=?', '\\', ';', '*0*=', '=?utf-8?q?', ','];
+  for (const f of fields) {
+    for (const c of pieces) {
+      const t0 = performance.now();
+      const r = parseMessage(buf(`${f}: ${c.repeat(30_000)}\r\n\r\nbody`));
+      const ms = performance.now() - t0;
+      assert.ok(ms < 1500, `${f}: ${JSON.stringify(c)} × 30000 took ${ms.toFixed(0)} ms`);
+      assert.equal(r.body.end, r.body.bodyStart + 4);
+    }
+  }
+});

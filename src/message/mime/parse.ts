@@ -65,6 +65,21 @@ function rawValue(buf: Uint8Array, fields: HeaderField[], name: string): string 
   return f === undefined ? null : fieldValue(buf, f);
 }
 
+/** RFC 5322 §3.2.2 comments removed, in one pass (nested, with quoted-pairs). */
+function withoutComments(s: string): string {
+  let out = '';
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (depth > 0 && c === '\\') i++;
+    else if (c === '(') depth++;
+    else if (c === ')' && depth > 0) {
+      if (--depth === 0) out += ' ';
+    } else if (depth === 0) out += c;
+  }
+  return out;
+}
+
 /** RFC 9051 §7.5.2 ENVELOPE from a header. */
 export function envelopeOf(buf: Uint8Array, fields: HeaderField[]): Envelope {
   const from = addresses(buf, fields, 'from');
@@ -206,7 +221,7 @@ function parseEntity(ctx: Ctx, start: number, limit: number, stack: Buffer[], de
     if (d.type !== '') disposition = { type: d.type, params: d.params };
   }
   const langField = rawValue(buf, fields, 'content-language');
-  const language = langField === null ? null : langField.replace(/\([^)]*\)/g, ' ').split(/[\s,]+/).filter((t) => t !== '').slice(0, 32);
+  const language = langField === null ? null : withoutComments(langField).split(/[\s,]+/).filter((t) => t !== '').slice(0, 32);
   const location = rawValue(buf, fields, 'content-location');
   const part: PartSummary = {
     headerStart: start,

@@ -57,3 +57,15 @@ test('searchHeaderValues: addresses parsed (comments dropped, comment names kept
   assert.deepEqual(searchHeaderValues(m, s, 'bcc'), ['']);
   assert.deepEqual(searchHeaderValues(m, s, 'x-none'), []);
 });
+
+test('HTML: unclosed comments, tags and scripts end the text (linear time, no backtracking)', () => {
+  assert.equal(htmlToText('a<!-- b'), 'a');
+  assert.equal(htmlToText('a<b'), 'a');
+  assert.equal(htmlToText('a<script>x'), 'a');
+  assert.equal(htmlToText('a<br>b<STYLE>p{}</STYLE >c'), 'a\nb c');
+  const t0 = performance.now();
+  htmlToText('<p>x</p><!-- '.repeat(200_000));
+  htmlToText('<p>x</p><'.repeat(200_000));
+  htmlToText('<script>'.repeat(200_000));
+  assert.ok(performance.now() - t0 < 2000, 'pathological HTML is handled in linear time');
+});

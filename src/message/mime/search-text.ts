@@ -24,20 +24,54 @@ export interface SearchText {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
-/** Rough HTML → text for searching: drop script/style/comments and tags, decode entities. */
+const BLOCK_TAG = /^\/?(br|p|div|tr|li|h[1-6])\b/;
+
+/**
+ * Rough HTML → text for searching: comments, scripts, styles and tags
+ * dropped, block tags made line breaks, entities decoded. One linear scan
+ * (no backtracking regex: an unclosed "<!--" or "<" just ends the text).
+ */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<(br|p|div|tr|li|h[1-6])\b[^>]*>/gi, '\n')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,6});/gi, (m, e: string) => {
-      if (e[0] === '#') {
-        const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-      }
-      return ENTITIES[e.toLowerCase()] ?? m;
-    });
+  const lower = html.toLowerCase();
+  const n = html.length;
+  let out = '';
+  let i = 0;
+  while (i < n) {
+    const lt = html.indexOf('<', i);
+    if (lt < 0) {
+      out += html.slice(i);
+      break;
+    }
+    out += html.slice(i, lt);
+    if (html.startsWith('<!--', lt)) {
+      const e = html.indexOf('-->', lt + 4);
+      if (e < 0) break;
+      out += ' ';
+      i = e + 3;
+      continue;
+    }
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    const tag = lower.slice(lt + 1, Math.min(gt, lt + 12));
+    const raw = /^(script|style)\b/.exec(tag);
+    if (raw !== null) {
+      const close = lower.indexOf('</' + raw[1], gt);
+      const closeEnd = close < 0 ? -1 : html.indexOf('>', close);
+      if (closeEnd < 0) break;
+      out += ' ';
+      i = closeEnd + 1;
+      continue;
+    }
+    if (BLOCK_TAG.test(tag)) out += '\n';
+    i = gt + 1;
+  }
+  return out.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,6});/gi, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
 }
 
 /** Header fields in buf[start, end), decoded, one per line. */

@@ -75,3 +75,28 @@ test('config: zone lists are checked at load, errors name the key', async () => 
   assert.throws(() => parseConfig('[dnsbl]\nzones = ["bad zone"]\n', 't.toml'), /dnsbl\.zones|zones.*\[dnsbl\]/);
   assert.throws(() => parseConfig('[spam]\njunk_threshold = "high"\n', 't.toml'), /junk_threshold/);
 });
+
+test('the hook: an allowlisted client is not refused and gets negative points; submission ports are not checked', async () => {
+  const { dnsblHook } = await import('./dnsbl.ts');
+  const dns = await startDnsServer([
+    { name: '2.0.0.127.block.test', type: 'A', data: '127.0.0.2' },
+    { name: '3.0.0.127.block.test', type: 'A', data: '127.0.0.2' },
+    { name: '2.0.0.127.wl.test', type: 'A', data: '127.0.10.0' },
+  ]);
+  const log = createLogger({ level: 'error', write: () => {} });
+  const checker = new DnsblChecker(new DnsResolver({ servers: [dns.address], timeoutMs: 1000 }), log);
+  const hook = dnsblHook({ checker, log, config: { enabled: true, zones: [{ zone: 'block.test', action: { kind: 'reject' } }], allow_zones: [{ zone: 'wl.test', action: { kind: 'allow', points: -2 } }], uri_zones: [] } });
+  const ctx = (ip: string, role = 'smtp') => ({ stage: 'connect', sessionId: 's', clientIp: ip, role, trust: 'none', tls: null, hostname: 'mx', now: new Date(), verdicts: [] });
+  try {
+    assert.equal(await hook.connect!(ctx('127.0.0.2') as never), undefined, 'allowlisted');
+    const refused = (await hook.connect!(ctx('127.0.0.3') as never)) as { kind: string; reply: { code: number; lines: string[] } };
+    assert.equal(refused.kind, 'reject');
+    assert.equal(refused.reply.code, 554);
+    assert.match(refused.reply.lines[0], /127\.0\.0\.3 is listed in block\.test/);
+    assert.equal(await hook.connect!(ctx('127.0.0.3', 'submission') as never), undefined, 'not on submission');
+    const scored = (await hook.data!({ ...ctx('127.0.0.2'), stage: 'data' } as never)) as { kind: string; rules: Array<{ name: string; score: number }> };
+    assert.deepEqual(scored.rules.map((r) => [r.name, r.score]), [['RCVD_IN_WL_WL_TEST', -2]]);
+  } finally {
+    await dns.close();
+  }
+});

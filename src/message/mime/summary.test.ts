@@ -39,3 +39,17 @@ test('property: any bytes summarize, and the summary survives JSON', () => {
     { numRuns: 1000 },
   );
 });
+
+test('parseSummary rejects a summary whose offsets or fields do not fit', () => {
+  const s = summarizeMessage(Buffer.from(SAMPLE_MESSAGE));
+  const bad = (mutate: (x: any) => void) => {
+    const c = JSON.parse(serializeSummary(s));
+    mutate(c);
+    return parseSummary(JSON.stringify(c));
+  };
+  assert.equal(bad((c) => (c.body.end = c.size + 1)), null);
+  assert.equal(bad((c) => (c.body.parts[0].bodyStart = c.body.parts[0].end + 1)), null);
+  assert.equal(bad((c) => (c.body.parts[1].message.body.type = 7)), null);
+  assert.equal(bad((c) => (c.body.parts = 'x')), null);
+  assert.notEqual(bad(() => {}), null);
+});

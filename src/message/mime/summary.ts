@@ -11,7 +11,7 @@ import { findField, fieldValue } from './header.ts';
 import { decodeUnstructured } from './encoded-word.ts';
 import { addressListText } from './address.ts';
 import { parseDate, dateToEpochMs } from './date.ts';
-import type { MessageSummary, MimeLimits, SearchFields, Envelope } from './types.ts';
+import type { MessageSummary, MimeLimits, SearchFields, Envelope, PartSummary } from './types.ts';
 import type { HeaderField } from './header.ts';
 
 export const SUMMARY_VERSION = 1;
@@ -74,5 +74,20 @@ export function parseSummary(text: string | null | undefined): MessageSummary | 
   const o = v as Partial<MessageSummary>;
   if (o.v !== SUMMARY_VERSION || typeof o.size !== 'number' || typeof o.body !== 'object' || o.body === null) return null;
   if (typeof o.envelope !== 'object' || o.envelope === null || typeof o.search !== 'object' || o.search === null) return null;
+  if (!validPart(o.body, o.size, 0)) return null;
   return o as MessageSummary;
+}
+
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+
+/** Offsets ordered and within the message, the fields FETCH reads of the right kinds. */
+function validPart(p: unknown, size: number, depth: number): boolean {
+  if (typeof p !== 'object' || p === null || depth > 100) return false;
+  const q = p as Partial<PartSummary>;
+  if (!isNum(q.headerStart) || !isNum(q.bodyStart) || !isNum(q.end) || !isNum(q.size)) return false;
+  if (!(q.headerStart <= q.bodyStart && q.bodyStart <= q.end && q.end <= size)) return false;
+  if (typeof q.type !== 'string' || typeof q.subtype !== 'string' || typeof q.encoding !== 'string' || !Array.isArray(q.params)) return false;
+  if (q.parts !== undefined && (!Array.isArray(q.parts) || !q.parts.every((c) => validPart(c, size, depth + 1)))) return false;
+  if (q.message !== undefined && (typeof q.message !== 'object' || q.message === null || typeof q.message.envelope !== 'object' || !validPart(q.message.body, size, depth + 1))) return false;
+  return true;
 }

@@ -4,8 +4,12 @@
 // line ending before it belongs to it, "--boundary--" closes, text before the
 // first delimiter is the preamble and after the close the epilogue), and
 // message/rfc822 / message/global bodies parsed as messages of their own
-// (RFC 2046 §5.2.1, RFC 6532 §3.7). Every part gets byte offsets so IMAP
-// BODY[section] is an exact slice. Input may use CRLF or bare LF. Limits
+// (RFC 2046 §5.2.1, RFC 6532 §3.7). Broken nesting is resolved as Dovecot's
+// message parser does (every enclosing boundary is watched, prefix match,
+// longest wins; a header cut short by a delimiter has no body), and body line
+// counts are Dovecot's, so BODYSTRUCTURE matches the reference server. Every
+// part gets byte offsets so IMAP BODY[section] is an exact slice. Input may
+// use CRLF or bare LF. Limits
 // (depth, parts, header fields/bytes) stop the descent, never the parse:
 // malformed input always yields a best-effort tree. Pure; never throws.
 

@@ -95,3 +95,38 @@ test('the hook: SPF pass from a known-good domain skips greylisting; otherwise 4
     await tmp.remove();
   }
 });
+
+test('property: over any schedule of attempts, the greylisting invariants hold', async () => {
+  const { checkGreylist } = await import('./greylist.ts');
+  const cfg: GreylistConfig = { enabled: true, delay: 300_000, window: 86_400_000, expiry: 30 * 86_400_000, whitelist_after: 0, skip_spf_known_good: false };
+  // The greylist half of an AbuseStore, in memory.
+  const memory = () => {
+    const m = new Map<string, import('../store/abuse-store.ts').GreylistEntry>();
+    const k = (e: { network: string; sender: string; recipient: string }) => `${e.network}\0${e.sender}\0${e.recipient}`;
+    return {
+      getGreylist: async (key: { network: string; sender: string; recipient: string }) => m.get(k(key)) ?? null,
+      putGreylist: async (e: import('../store/abuse-store.ts').GreylistEntry) => void m.set(k(e), { ...e }),
+      countGreylistPassed: async () => 0,
+    } as unknown as import('../store/abuse-store.ts').AbuseStore;
+  };
+  const gap = fc.oneof(fc.integer({ min: 0, max: 299_999 }), fc.integer({ min: 300_000, max: 86_400_000 }), fc.integer({ min: 86_400_001, max: 40 * 86_400_000 }));
+  await fc.assert(
+    fc.asyncProperty(fc.array(gap, { minLength: 1, maxLength: 12 }), async (gaps) => {
+      const store = memory();
+      let t = 1_700_000_000_000;
+      const seen: number[] = [];
+      let passedLast: number | null = null;
+      for (const [i, g] of gaps.entries()) {
+        t += i === 0 ? 0 : g;
+        const d = await checkGreylist(store, cfg, { clientIp: '192.0.2.9', sender: 's@x.example', recipient: 'r@y.example', now: t });
+        if (i === 0) assert.equal(d.pass, false, 'never at first sight');
+        if (!d.pass) assert.ok(d.retryAfter > t, 'a deferral names a later time');
+        if (d.pass && d.reason === 'retry-passed') assert.ok(seen.some((s) => t - s >= cfg.delay && t - s <= cfg.window), 'a retry passes only after the delay, within the window');
+        if (passedLast !== null && t - passedLast <= cfg.expiry) assert.equal(d.pass, true, 'a passed triplet keeps passing while it is seen');
+        if (d.pass) passedLast = t;
+        seen.push(t);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});

@@ -48,7 +48,7 @@ export async function search(s: ImapSession, tag: string, a: Args, uid: boolean)
   const withModseq = usesModseq(key);
   if (withModseq) s.enabled.add('CONDSTORE');
 
-  const msgs = await loadMessages(s, sel.uids);
+  const msgs = await loadMessages(s, sel.uids.toArray());
   const needSummary = needs.sentDate || [...needs.headers].some((h) => SUMMARY_FIELDS.has(h));
   const needBytes = needs.headerText || needs.bodyText || [...needs.headers].some((h) => !SUMMARY_FIELDS.has(h));
   const ctx = { maxSeq: sel.exists, maxUid: sel.maxUid, savedUids: new Set(s.savedSearch), now: s.now() };

@@ -131,7 +131,7 @@ export async function expunge(s: ImapSession, _tag: string, a: Args, uid: boolea
   if (sel.readOnly) return no('EXPUNGE: the mailbox is read-only', 'READ-ONLY');
   if (uids && uids.length === 0) return ok('EXPUNGE completed');
   // Messages this session has not seen yet are not expunged behind its back.
-  if (!uids) uids = sel.uids.slice();
+  if (!uids) uids = sel.uids.toArray();
   const gone = await s.services.store.expunge(sel.mailboxId, { uids, onlyDeleted: true });
   await syncSelected(s, { expunge: true });
   sendExpunged(s, gone);

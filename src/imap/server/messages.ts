@@ -16,19 +16,12 @@ import type { ImapSession } from './session.ts';
 export function resolveSet(s: ImapSession, set: ParsedSequenceSet, uid: boolean): number[] {
   const sel = s.selected!;
   if (set.saved) {
-    const have = new Set(sel.uids);
-    return s.savedSearch.filter((u) => have.has(u));
+    return s.savedSearch.filter((u) => sel.seqOf(u) > 0);
   }
   const uids = sel.uids;
   if (uid) {
-    const spans = normalize(set.ranges, sel.maxUid);
     const out: number[] = [];
-    let j = 0;
-    for (const u of uids) {
-      while (j < spans.length && spans[j]![1] < u) j++;
-      if (j >= spans.length) break;
-      if (u >= spans[j]![0]) out.push(u);
-    }
+    for (const [lo, hi] of normalize(set.ranges, sel.maxUid)) for (const u of uids.between(lo, hi)) out.push(u);
     return out;
   }
   if (uids.length === 0) {
@@ -40,7 +33,7 @@ export function resolveSet(s: ImapSession, set: ParsedSequenceSet, uid: boolean)
   const out: number[] = [];
   for (const [a, b] of spans) {
     if (a < 1 || b > uids.length) throw new ArgError(`Message sequence number out of range (1:${uids.length})`);
-    for (let i = a; i <= b; i++) out.push(uids[i - 1]!);
+    for (let i = a; i <= b; i++) out.push(uids.uidAt(i));
   }
   return out;
 }

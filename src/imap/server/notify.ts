@@ -38,7 +38,7 @@ export async function syncSelected(s: ImapSession, opts: { expunge: boolean }): 
     sel.reported.clear();
     if (added.length > 0) {
       added.sort((a, b) => a - b);
-      for (const u of added) sel.uids.push(u);
+      for (const u of added) if (u > sel.maxUid) sel.uids.push(u);
       s.untagged(`${sel.exists} EXISTS`);
     }
   }

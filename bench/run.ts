@@ -25,6 +25,10 @@
 // Then DKIM signing (bench/dkim-sign.ts, in process): 2,000 × 10 KB signed
 // with RSA-2048 and with Ed25519, 4 in flight (msg/s; p50/p99 per message);
 // and 465x50-dkim: the 465 scenario with both keys, so every message is signed twice.
+// Then IMAP (bench/imap.ts, Mailroom only, server in a child process): an INBOX
+// of 10,000 messages — LOGIN+SELECT+FETCH 1:* (FLAGS ENVELOPE RFC822.SIZE),
+// FETCH of 1,000 full bodies, SEARCH over headers and body text, and the
+// server's memory with 1,000 connections in IDLE; printed after the table.
 // Every step is bounded in time; child processes are stopped on the way out.
 //
 // Run: npm run bench -- [--target host:port|sink] [--server-pid PID] [--messages 10000]
@@ -47,6 +51,7 @@ import type { HandshakeResult } from './tls-handshakes.ts';
 import { runOutbound, startOutboundRig } from './outbound.ts';
 import type { OutboundResult } from './outbound.ts';
 import { runPop3Bench, type Pop3BenchResult } from './pop3.ts';
+import { runImapBench, imapTable, type ImapBenchResult } from './imap.ts';
 import { runDkimSignBench, type DkimBenchResult } from './dkim-sign.ts';
 
 interface Scenario {
@@ -380,7 +385,7 @@ function table(rows: Row[], what: string): string {
   return out.join('\n');
 }
 
-const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '465x50-dkim', '587x50', '587plain', 'outbound50', 'outbound1', 'pop3', 'dkim-rsa', 'dkim-ed25519'];
+const SCENARIO_IDS = ['50x1', '50x5', 'seq', 'tls-handshakes', '465x50', '465x50-dkim', '587x50', '587plain', 'outbound50', 'outbound1', 'pop3', 'dkim-rsa', 'dkim-ed25519', 'imap'];
 /** Names for groups of scenarios in --only. */
 const SCENARIO_GROUPS: Record<string, string[]> = { outbound: ['outbound50', 'outbound1'], dkim: ['dkim-rsa', 'dkim-ed25519'] };
 
@@ -483,8 +488,10 @@ async function main(): Promise<void> {
     { id: 'dkim-rsa', name: `DKIM sign: 2000 × ${kb}, RSA-2048`, kind: 'dkim', sessions: 1, messagesPerSession: 2000, rcpts: 1, listener: 'smtp', tls: 'none', auth: false },
     { id: 'dkim-ed25519', name: `DKIM sign: 2000 × ${kb}, Ed25519`, kind: 'dkim', sessions: 1, messagesPerSession: 2000, rcpts: 1, listener: 'smtp', tls: 'none', auth: false },
   ];
+  let wantImap = true;
   if (values.only) {
     const ids = values.only.split(',').flatMap((x) => SCENARIO_GROUPS[x.trim()] ?? [x.trim()]);
+    wantImap = ids.includes('imap');
     const unknown = ids.filter((id) => !SCENARIO_IDS.includes(id));
     if (unknown.length) throw new Error(`unknown scenario id ${unknown.join(', ')} (ids: ${SCENARIO_IDS.join(', ')})`);
     scenarios = scenarios.filter((s) => ids.includes(s.id));
@@ -646,6 +653,16 @@ async function main(): Promise<void> {
     );
   } else {
     process.stdout.write(table(rows, what) + '\n');
+  }
+  if (wantImap && mode === 'mailroom') {
+    let imap: ImapBenchResult | null = null;
+    try {
+      imap = await runImapBench({ messages: 10_000, idle: 1000, log: values.json ? undefined : (x) => process.stderr.write(`bench: ${x}\n`) });
+    } catch (err) {
+      process.stderr.write(`bench: imap: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+    if (imap) process.stdout.write((values.json ? JSON.stringify({ imap }) : '\n' + imapTable(imap)) + '\n');
   }
   const outboundOk = (o: OutboundResult) =>
     !o.timedOut && !o.extra && o.delivered === o.inject.accepted && o.delivered > 0 && (!o.backlog || (!o.backlog.timedOut && !o.backlog.extra && o.backlog.delivered === o.backlog.queued));

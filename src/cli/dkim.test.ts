@@ -114,7 +114,9 @@ describe('mailroom dkim / dns (child process)', () => {
     assert.equal(cli('dkim', 'keygen', 'nope.example').code, 1);
     assert.match(cli('dkim', 'keygen', 'nope.example').err, /domain nope\.example is not configured/);
     assert.equal(cli('dkim', 'bogus').code, 2);
-    assert.equal(cli('dkim', 'keygen', 'example.org', '--selector', 'bad sel!', '--algorithm', 'rsa').code, 1);
+    const bad = cli('dkim', 'keygen', 'example.org', '--selector', 'bad sel!', '--algorithm', 'rsa');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /invalid selector "bad sel!"/);
 
     r = cli('dkim', 'rotate', 'example.org', '--algorithm', 'ed25519', '--selector', 'ed2');
     assert.equal(r.code, 0, r.err);

@@ -16,7 +16,7 @@
 import type { Config } from '../config/types.ts';
 import type { Store } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
-import { dkimKeyState, type DkimAlgorithm, type DkimKey } from '../store/dkim-keys.ts';
+import { dkimKeyState, parseDkimSelector, type DkimAlgorithm, type DkimKey } from '../store/dkim-keys.ts';
 import { defaultSelector, dkimRecord, dkimRecordName, generateDkimKey, RSA_BITS } from '../policy/dkim-keys.ts';
 import { domainArg } from './address.ts';
 import type { Command, CommandContext } from './context.ts';
@@ -94,7 +94,10 @@ function bitsOption(ctx: CommandContext): number {
 
 function selectorOption(ctx: CommandContext): string | undefined {
   const v = ctx.options.selector;
-  return typeof v === 'string' ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const sel = parseDkimSelector(v);
+  if (sel === null) throw new UsageError(`invalid selector ${JSON.stringify(v)}: letters, digits and hyphens, in dot-separated labels (RFC 6376 §3.1)`, 'dkim');
+  return sel;
 }
 
 /** The key that signs now for `algorithm`, and a pending successor if any. */

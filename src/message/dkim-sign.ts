@@ -110,8 +110,7 @@ export interface HeaderFieldText {
 /** Splits at the first empty line (RFC 5322 §2.1); without one, everything is
  * header. Searches the bytes, so only the header section becomes a string. */
 export function splitMessage(pieces: readonly Buffer[]): { header: string; body: Buffer[] } {
-  const first = Buffer.concat(pieces.slice(0, 2)).subarray(0, 2);
-  if (first.length === 2 && first[0] === 0x0d && first[1] === 0x0a) return { header: '', body: [...cut(pieces, 2)] };
+  if (byteAt(pieces, 0) === 0x0d && byteAt(pieces, 1) === 0x0a) return { header: '', body: [...cut(pieces, 2)] };
   let before = 0; // bytes in the pieces before piece i
   let tail: Buffer = Buffer.alloc(0); // up to 3 bytes before piece i, for a CRLFCRLF across pieces
   for (let i = 0; i < pieces.length; i++) {
@@ -126,6 +125,14 @@ export function splitMessage(pieces: readonly Buffer[]): { header: string; body:
     tail = window.subarray(Math.max(0, window.length - 3));
   }
   return { header: Buffer.concat(pieces as Buffer[]).toString('latin1'), body: [] };
+}
+
+function byteAt(pieces: readonly Buffer[], at: number): number | undefined {
+  for (const p of pieces) {
+    if (at < p.length) return p[at];
+    at -= p.length;
+  }
+  return undefined;
 }
 
 /** The pieces from byte offset `from` on (sharing memory). */

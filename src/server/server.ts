@@ -207,6 +207,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
     await store.close();
     throw err;
   }
+  // Other nodes queueing mail (or giving leases back) wake this node's scheduler at once.
+  if (opened instanceof PgStore) await opened.onQueueActivity(() => scheduler?.wake());
   scheduler.start();
   log.info('mailroom started', { hostname: config.hostname, data_dir: config.data_dir });
   let closing: Promise<void> | null = null;

@@ -15,7 +15,7 @@ import type { BlobStore } from '../blobs/blob-store.ts';
 import { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.ts';
 import { applyPgMigrations, pgSchemaVersion, PG_MIGRATIONS } from './migrations.ts';
 import { createPool, parsePgUrl } from './connection.ts';
-import { createTestDatabase, dropSchema, pgSkipReason, type TestDatabase } from '../../../test/helpers/postgres.ts';
+import { createTestDatabase, dropSchema, pgSkipReason, truncateSchema, type TestDatabase } from '../../../test/helpers/postgres.ts';
 
 const skip = await pgSkipReason();
 if (skip) console.log(`# skipping PostgreSQL store tests: ${skip}`);
@@ -46,22 +46,43 @@ describe('PostgreSQL store', { skip: skip ?? false }, () => {
   });
   after(() => db?.drop());
 
+  /** A fresh, empty store per test: one schema per contract run, migrated
+   * once, emptied (TRUNCATE) before each test. */
   function opener(extra: Partial<PgStoreOptions> = {}) {
+    let url: string | null = null;
     return async () => {
-      const url = db.schemaUrl();
+      if (url === null) url = db.schemaUrl();
+      else await truncateSchema(url);
       const store = await openPgStore({ url, poolSize: 5, ...extra });
-      return {
-        store,
-        cleanup: async () => {
-          await store.close();
-          await dropSchema(url);
-        },
-      };
+      return { store, cleanup: () => store.close() };
     };
   }
 
-  storeContract('postgres (bytes in the database)', opener());
-  storeContract('postgres (bytes in a separate blob store)', opener({ blobs: new MemoryBlobs(), listen: false }));
+  storeContract('postgres', opener());
+
+  it('keeps bytes in a separate blob store when given one (the shape of an S3 store)', async () => {
+    const url = db.schemaUrl();
+    const blobs = new MemoryBlobs();
+    const s = await openPgStore({ url, blobs, listen: false });
+    try {
+      await s.addDomain('blob.example');
+      const a = await s.addAccount({ address: 'b@blob.example', passwordHash: HASH, quotaBytes: 0 });
+      const big = Buffer.alloc(300_000, 'z');
+      const [c] = await s.deliver({ content: [big.subarray(0, 1000), big.subarray(1000)], internalDate: new Date(), recipients: [{ accountId: a.id }] });
+      const inbox = (await s.getMailbox(a.id, 'INBOX'))!;
+      const r = await s.append(inbox.id, { content: [Buffer.from('Subject: a\r\n\r\nb\r\n')], flags: [], internalDate: new Date() });
+      assert.equal(blobs.map.size, 2, 'both bodies went to the blob store');
+      const inDb = await s.pool.query<{ n: number }>('SELECT count(*) AS n FROM blob_content');
+      assert.equal(inDb.rows[0]!.n, 0, 'no bytes in the database');
+      const msgs = await s.getMessages(inbox.id, [c!.uid, r.uid]);
+      assert.deepEqual(await s.readBlob(msgs[0]!.blobId), big);
+      blobs.map.clear();
+      await assert.rejects(s.readBlob(msgs[1]!.blobId), (e: unknown) => e instanceof StoreError && e.code === 'not_found');
+    } finally {
+      await s.close();
+      await dropSchema(url);
+    }
+  });
 
   describe('PgStore', () => {
     it('applies migrations once when several nodes start together', async () => {
@@ -167,6 +188,21 @@ describe('PostgreSQL store', { skip: skip ?? false }, () => {
         while (!heard.some((h) => h.kind === 'append') && Date.now() < d2) await new Promise((r) => setTimeout(r, 10));
         stop();
         assert.ok(heard.some((h) => h.kind === 'append'));
+      });
+
+      it('rate counters, greylisting and spam training are shared: both nodes add up exactly', async () => {
+        const incs = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).addToCounter('rcpt:1.2.3.4', 60_000, 1, 9e12)));
+        assert.deepEqual([...incs].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i + 1));
+        assert.equal(await b.getCounter('rcpt:1.2.3.4', 60_000), 50);
+        const key = { network: '203.0.113.0/24', sender: 's@x.example', recipient: 'r@y.example' };
+        await a.putGreylist({ ...key, firstSeen: 1, lastSeen: 1, passedAt: null, passes: 0 });
+        assert.deepEqual(await b.getGreylist(key), { ...key, firstSeen: 1, lastSeen: 1, passedAt: null, passes: 0 });
+        const trained = await Promise.all([a.trainSpam(0, 'm1', ['x', 'y'], 'spam', 1), b.trainSpam(0, 'm1', ['x', 'y'], 'spam', 1)]);
+        assert.deepEqual(trained.sort(), [false, true], 'one message learnt once, whichever node');
+        assert.deepEqual(await a.getSpamTotals(0), { spam: 1, ham: 0 });
+        assert.equal(await b.trainSpam(0, 'm1', ['x', 'y'], 'ham', 2), true);
+        assert.deepEqual(await a.getSpamTotals(0), { spam: 0, ham: 1 });
+        assert.deepEqual(Object.fromEntries(await a.getSpamTokens(0, ['x'])), { x: { spam: 0, ham: 1 } });
       });
 
       it('concurrent claims from both nodes never share a recipient', async () => {

@@ -145,6 +145,8 @@ export class PgStore implements Store {
   readonly target: PgTarget;
   /** The NOTIFY channel for mailbox changes (per schema, so test schemas do not hear each other). */
   readonly channel: string;
+  /** The NOTIFY channel that wakes other nodes' queue schedulers. */
+  readonly queueChannel: string;
   readonly #pool: Pool;
   /** Advisory state (greylist, counters, spam tokens): synchronous_commit off. */
   readonly #advisoryPool: Pool;
@@ -162,6 +164,7 @@ export class PgStore implements Store {
     this.#pool = pool;
     this.target = target;
     this.channel = `mailroom_mbox_${target.schema}`.slice(0, 63);
+    this.queueChannel = `mailroom_queue_${target.schema}`.slice(0, 63);
     this.#blobs = opts.blobs ?? new PgBlobStore(pool);
     this.#now = opts.now ?? (() => new Date());
     this.#listener = new PgListener(target, opts.onBackgroundError);
@@ -181,6 +184,19 @@ export class PgStore implements Store {
 
   async startListening(): Promise<void> {
     await this.#listener.subscribe(this.channel, (payload) => this.#onNotification(payload));
+  }
+
+  /** Calls `fn` when another node queued mail, made it due (queue retry) or
+   * gave its leases back (shutdown), so this node's scheduler wakes now
+   * rather than at its next timer. Returns the unsubscribe function. */
+  onQueueActivity(fn: () => void): Promise<() => void> {
+    return this.#listener.subscribe(this.queueChannel, (payload) => {
+      if (payload !== this.#nodeTag) fn();
+    });
+  }
+
+  async #queueActivity(c: Pick<PoolClient, 'query'>): Promise<void> {
+    await c.query('SELECT pg_notify($1, $2)', [this.queueChannel, this.#nodeTag]);
   }
 
   #nowMs(): number {
@@ -664,7 +680,10 @@ export class PgStore implements Store {
             changes.push({ accountId: t.accountId, mailboxId: id, modseq: s.modseq - 1, kind: 'append' });
           }
         }
-        if (outbound) await q.enqueue(c, blob.id, blob.size, internalDate, outbound);
+        if (outbound) {
+          await q.enqueue(c, blob.id, blob.size, internalDate, outbound);
+          await this.#queueActivity(c);
+        }
         await this.#announce(c, changes);
         return copies;
       });
@@ -691,7 +710,13 @@ export class PgStore implements Store {
   }
 
   releaseLeases(owner: string): Promise<void> {
-    return this.#query('releasing leases', (c) => q.releaseLeases(c, requireOwner(owner)));
+    return this.#op('releasing leases', () => {
+      const o = requireOwner(owner);
+      return withTx(this.#pool, async (c) => {
+        await q.releaseLeases(c, o);
+        await this.#queueActivity(c);
+      });
+    });
   }
 
   markDelayWarned(recipientIds: number[]): Promise<void> {
@@ -729,9 +754,15 @@ export class PgStore implements Store {
   }
 
   retryQueued(queueId: string | null, now: Date): Promise<number> {
-    return this.#query('retrying queued messages', (c) =>
-      q.retryQueued(c, queueId === null ? null : requireQueueId(queueId), requireTime(now, 'now')),
-    );
+    return this.#op('retrying queued messages', () => {
+      const id = queueId === null ? null : requireQueueId(queueId);
+      const t = requireTime(now, 'now');
+      return withTx(this.#pool, async (c) => {
+        const n = await q.retryQueued(c, id, t);
+        if (n > 0) await this.#queueActivity(c);
+        return n;
+      });
+    });
   }
 
   deleteQueued(queueId: string): Promise<boolean> {

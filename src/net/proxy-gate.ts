@@ -11,7 +11,7 @@
 // the TLS handshake (the balancer forwards TLS unopened).
 
 import { createServer, type Socket } from 'node:net';
-import type { NetworkSet } from './networks.ts';
+import { NetworkSet } from './networks.ts';
 import { parseProxyHeader, V1_MAX, V2_MAX, type ProxyHeader } from './proxy-protocol.ts';
 
 export interface PeerAddress {
@@ -29,6 +29,27 @@ const peers = new WeakMap<object, PeerAddress>();
 export function peerAddress(socket: Socket): PeerAddress {
   const known = peers.get(socket) ?? peers.get((socket as unknown as { _parent?: object })._parent ?? {});
   return known ?? { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 };
+}
+
+/** Makes `socket.remoteAddress`/`remotePort` report the client named by the
+ * PROXY header (if there was one), for sessions that read them directly.
+ * Returns the peer as peerAddress() does. */
+export function exposePeer(socket: Socket): PeerAddress {
+  const p = peerAddress(socket);
+  if (p.via !== undefined && socket.remoteAddress !== p.address) {
+    Object.defineProperty(socket, 'remoteAddress', { value: p.address, configurable: true });
+    Object.defineProperty(socket, 'remotePort', { value: p.port, configurable: true });
+  }
+  return p;
+}
+
+/** The gate options from `[proxy_protocol]`, or null when no balancer is trusted. */
+export function proxyGateFromConfig(
+  pp: { trusted: string[]; timeout: number } | undefined,
+  onReject: (peer: string, reason: string) => void,
+): ProxyGateOptions | null {
+  if (!pp || pp.trusted.length === 0) return null;
+  return { trusted: new NetworkSet(pp.trusted), timeoutMs: pp.timeout, onReject };
 }
 
 export interface ProxyGateOptions {

@@ -4,6 +4,7 @@
 // implicit-TLS handshake on submissions) in its Received header and logs; a
 // trusted peer that sends no header is cut off; anyone else's "PROXY" line is
 // just an unknown command, so nobody can claim an address they do not have.
+// IMAP and POP3 listeners apply the same gate.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ describe('PROXY protocol on SMTP listeners', () => {
   let ts: TestServer;
   before(async () => {
     ts = await startTestServer({
-      toml: `[listen]\nsmtp = "127.0.0.1:0"\nsubmissions = "127.0.0.1:0"\n[proxy_protocol]\ntrusted = ["127.0.0.1/32"]\ntimeout = "300ms"\n`,
+      toml: `[listen]\nsmtp = "127.0.0.1:0"\nsubmissions = "127.0.0.1:0"\nimap = "127.0.0.1:0"\npop3 = "127.0.0.1:0"\n[proxy_protocol]\ntrusted = ["127.0.0.1/32"]\ntimeout = "300ms"\n`,
       users: { 'rcpt@example.org': 'pw-unused-123' },
     });
   });
@@ -99,6 +100,21 @@ describe('PROXY protocol on SMTP listeners', () => {
     await c.closed(3000);
     assert.equal(c.pending, '');
     assert.ok(ts.logs.some((l) => l.msg === 'PROXY protocol: connection refused'));
+  });
+
+  it('IMAP and POP3 listeners take the header too and log the real client', async () => {
+    for (const [role, greeting, ip] of [
+      ['imap', /^\* OK/, '203.0.113.143'],
+      ['pop3', /^\+OK/, '203.0.113.110'],
+    ] as const) {
+      const s = await connect(ts.server.ports[role]!);
+      s.write(serializeProxyV1({ family: 'tcp4', source: { address: ip, port: 1000 }, destination: { address: '192.0.2.1', port: 143 } }));
+      const first = await new Promise<string>((resolve) => s.once('data', (d: Buffer) => resolve(d.toString())));
+      assert.match(first, greeting);
+      s.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(ts.logs.some((l) => l.client === ip), `${role} logged ${ip}`);
+    }
   });
 
   it('an untrusted peer cannot claim an address: its PROXY line is an unknown command', async () => {

@@ -10,6 +10,7 @@ import type { Config, ListenAddress } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { ConnectionLimits } from '../../net/connection-limits.ts';
 import { listenOn } from '../../net/listen.ts';
+import { exposePeer, gatedServer, proxyGateFromConfig } from '../../net/proxy-gate.ts';
 import type { ImapServices, Summarize } from './ports.ts';
 import { ImapSession, normalizeIp } from './session.ts';
 
@@ -44,6 +45,9 @@ export class ImapServer {
     } else {
       this.#server = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
     }
+    // Behind a load balancer: trusted peers send a PROXY header first (net/proxy-gate.ts).
+    const gate = proxyGateFromConfig(o.config.proxy_protocol, (peer, reason) => o.logger.warn('PROXY protocol: connection refused', { role: o.role, peer, reason }));
+    if (gate) this.#server = gatedServer(gate, o.implicitTls ? { tlsServer: this.#server } : { onConnection: (socket) => this.#onConnection(socket) });
   }
 
   async listen(): Promise<number> {
@@ -57,7 +61,8 @@ export class ImapServer {
   }
 
   #onConnection(socket: net.Socket): void {
-    const ip = normalizeIp(socket.remoteAddress ?? 'unknown');
+    // The client named by a trusted balancer's PROXY header, also for the session.
+    const ip = normalizeIp(exposePeer(socket).address);
     socket.on('error', () => {});
     if (!this.#o.limits.tryAcquire(ip)) {
       this.#o.logger.warn('connection refused: too many connections', { role: this.#o.role, client: ip });

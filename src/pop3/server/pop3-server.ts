@@ -9,6 +9,7 @@ import type { Config, ListenAddress } from '../../config/types.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { ConnectionLimits } from '../../net/connection-limits.ts';
 import { listenOn } from '../../net/listen.ts';
+import { exposePeer, gatedServer, proxyGateFromConfig } from '../../net/proxy-gate.ts';
 import { err } from '../protocol/reply.ts';
 import type { Pop3Role, Pop3Services } from './ports.ts';
 import { Pop3Session, normalizeIp } from './session.ts';
@@ -42,6 +43,9 @@ export class Pop3Server {
     } else {
       this.#server = net.createServer({ noDelay: true }, (s) => this.#onConnection(s, false));
     }
+    // Behind a load balancer: trusted peers send a PROXY header first (net/proxy-gate.ts).
+    const gate = proxyGateFromConfig(o.config.proxy_protocol, (peer, reason) => o.logger.warn('PROXY protocol: connection refused', { role: o.role, peer, reason }));
+    if (gate) this.#server = gatedServer(gate, o.implicitTls ? { tlsServer: this.#server } : { onConnection: (s) => this.#onConnection(s, false) });
   }
 
   async listen(): Promise<number> {
@@ -55,7 +59,8 @@ export class Pop3Server {
   }
 
   #onConnection(socket: net.Socket, implicitTls: boolean): void {
-    const ip = normalizeIp(socket.remoteAddress ?? 'unknown');
+    // The client named by a trusted balancer's PROXY header, also for the session.
+    const ip = normalizeIp(exposePeer(socket).address);
     socket.on('error', () => {});
     if (!this.#o.limits.tryAcquire(ip)) {
       this.#o.logger.warn('connection refused: too many connections', { role: this.#o.role, client: ip });

@@ -124,12 +124,13 @@ M.logout()
       ts.imapPort,
     );
     assert.match(out, /^exists 3$/m);
-    assert.match(out, /^recent \[b'0'\]$/m);
+    assert.match(out, /^recent \[b'3'\]$/m);
     assert.match(out, /^env True$/m);
     assert.match(out, /^hdr b'Subject: invoice 41\\r\\n\\r\\n'$/m);
     assert.match(out, /^partial 2 \(BODY\[TEXT\]<0> \{6\} b'Please'$/m);
     assert.match(out, /^rfc822 False$|^rfc822 True$/m);
-    assert.match(out, /^seen-after-rfc822 3 \(FLAGS \(\\Seen\)\)$/m);
+    // \Recent: this session was the first to see the messages (RFC 3501 §2.3.2).
+    assert.match(out, /^seen-after-rfc822 3 \(FLAGS \(\\Seen \\Recent\)\)$/m);
     assert.match(out, /^bs 1 \(BODYSTRUCTURE \("text" "plain" \("charset" "us-ascii"\) NIL NIL "7BIT" 25 1 NIL NIL NIL NIL\)\)$/m);
     assert.match(out, /^search 1 2 2 1 2 3$/m);
     assert.match(out, /^search-or 1 3 3$/m);
@@ -162,7 +163,11 @@ N.append('INBOX', None, None, b'Subject: ping\\r\\n\\r\\nx\\r\\n')
 line = M.readline().decode().strip()
 print('pushed', re.sub(r'^\\* \\d+', '* n', line))
 M.send(b'DONE\\r\\n')
-print('done', M.readline().decode().split(' ', 1)[1].strip())
+while True:
+    line = M.readline().decode()
+    if line.startswith(tag.decode() + ' '):
+        break
+print('done', line.split(' ', 1)[1].strip())
 N.logout()
 `,
       ts.imapPort,

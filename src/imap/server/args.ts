@@ -6,6 +6,7 @@ import type { Token } from '../protocol/tokenizer.ts';
 import { decodeMailboxName, canonicalMailboxName } from '../protocol/mailbox-name.ts';
 import { parseSequenceSet, type ParsedSequenceSet } from '../protocol/sequence-set.ts';
 import { MAILBOX_SEPARATOR } from '../../store/mailbox-store.ts';
+import { StoreError } from '../../store/store.ts';
 
 export class ArgError extends Error {
   constructor(message: string) {
@@ -140,7 +141,8 @@ export function decodeMailboxArg(raw: string, utf8Client: boolean): string {
   if (!utf8Client || /^[\x20-\x7e]*$/.test(raw)) {
     const d = decodeMailboxName(raw);
     if (d.ok) name = d.value;
-    else if (!utf8Client) throw new ArgError(`Mailbox name is not valid modified UTF-7: ${d.error}`);
+    // A name that cannot exist (Dovecot: NO), not a syntax error.
+    else if (!utf8Client) throw new StoreError('invalid', `mailbox name is not valid modified UTF-7 (${d.error})`);
   }
   // A trailing separator names the same mailbox (RFC 9051 §6.3.4 CREATE "foo/").
   while (name.length > 1 && name.endsWith(MAILBOX_SEPARATOR)) name = name.slice(0, -1);
@@ -152,8 +154,9 @@ const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft
 export function parseFlags(items: Token[]): string[] {
   const out: string[] = [];
   for (const t of items) {
-    if (t.type !== 'atom') throw new ArgError('Flags must be atoms');
-    let f = t.value;
+    // NIL is an atom too: a keyword named "NIL" (the reader gives it its own token type).
+    if (t.type !== 'atom' && t.type !== 'nil') throw new ArgError('Flags must be atoms');
+    let f = t.type === 'nil' ? 'NIL' : t.value;
     if (f.startsWith('\\')) {
       const sys = SYSTEM_FLAGS.find((x) => x.toLowerCase() === f.toLowerCase());
       // RFC 9051 §2.3.2: \Recent cannot be set by the client; other \-flags are not ours to invent.

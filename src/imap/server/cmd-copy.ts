@@ -35,7 +35,16 @@ async function transfer(s: ImapSession, a: Args, uid: boolean, isMove: boolean):
     if (acc && acc.quotaBytes > 0 && acc.usedBytes + adding > acc.quotaBytes) return no(`${cmd}: over quota`, 'OVERQUOTA');
   }
   const present = msgs.map((m) => m.uid);
-  const r = isMove ? await store.moveMessages(sel.mailboxId, present, dest.id) : await store.copyMessages(sel.mailboxId, present, dest.id);
+  let r;
+  if (isMove && dest.id === sel.mailboxId) {
+    // MOVE into the selected mailbox itself (allowed by RFC 6851, as Dovecot does):
+    // new copies with new UIDs, then the originals go. Not one transaction, but a
+    // crash in between leaves both, never neither.
+    r = await store.copyMessages(sel.mailboxId, present, dest.id);
+    await store.expunge(sel.mailboxId, { uids: present, onlyDeleted: false });
+  } else {
+    r = isMove ? await store.moveMessages(sel.mailboxId, present, dest.id) : await store.copyMessages(sel.mailboxId, present, dest.id);
+  }
   const code = r.mapping.length > 0 ? `COPYUID ${r.uidValidity} ${compressUids(r.mapping.map((x) => x.sourceUid))} ${compressUids(r.mapping.map((x) => x.destUid))}` : undefined;
   const src = await store.getMailbox(accountId, sel.name);
   notify(s, src, dest, msgs.map((m) => m.blobId), isMove ? 'move' : 'copy');

@@ -13,9 +13,10 @@ import type { Token } from '../protocol/tokenizer.ts';
 import { normalize } from '../protocol/sequence-set.ts';
 import { ArgError, tokenString, type Args } from './args.ts';
 import { ok, no, type Done } from './commands.ts';
-import { compressUids, utf8Ok } from './format.ts';
+import { compressUids, sessionFlags, utf8Ok } from './format.ts';
 import { bodyStructure, envelopeData, sectionBytes, binaryBytes, type SectionSpec } from './fetch-mime.ts';
 import { loadMessages, loadSummaries, resolveSet } from './messages.ts';
+import { enableCondstore } from './notify.ts';
 import type { ImapSession } from './session.ts';
 
 type Item =
@@ -112,7 +113,7 @@ export async function fetch(s: ImapSession, _tag: string, a: Args, uid: boolean)
   }
   a.end();
   const kinds = new Set(items.map((i) => i.kind));
-  if (kinds.has('MODSEQ') || changedSince !== null) s.enabled.add('CONDSTORE');
+  if (kinds.has('MODSEQ') || changedSince !== null) enableCondstore(s);
   const uids = resolveSet(s, set, uid);
 
   if (vanished && changedSince !== null && !set.saved) {
@@ -154,9 +155,10 @@ export async function fetch(s: ImapSession, _tag: string, a: Args, uid: boolean)
       if (seq === 0) continue;
       const content = needContent ? await s.services.store.readBlob(m.blobId) : null;
       const sum = sums.get(m.blobId) ?? null;
-      const out = buildItems(m, items, sum, content, q, { uid, condstore: condstore || changedSince !== null, flagsChanged: flagsChanged.has(m.uid) });
+      const out = buildItems(m, items, sum, content, q, { uid, condstore: condstore || changedSince !== null, flagsChanged: flagsChanged.has(m.uid), flags: sessionFlags(s, m.uid, m.flags) });
       if (out === 'unknown-cte') return no('FETCH: unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
-      s.write(fetchLineLiterals(seq, out));
+      // Message data always goes out as literals (some clients, e.g. imapflow, read body data only from literals).
+      s.write(fetchLine(seq, out));
       await s.flushIfLarge();
     }
   }
@@ -169,7 +171,7 @@ function buildItems(
   sum: MessageSummary | null,
   content: Buffer | null,
   q: { utf8: boolean },
-  o: { uid: boolean; condstore: boolean; flagsChanged: boolean },
+  o: { uid: boolean; condstore: boolean; flagsChanged: boolean; flags: readonly string[] },
 ): FetchResponseItem[] | 'unknown-cte' {
   const out: FetchResponseItem[] = [];
   const has = (k: string) => items.some((i) => i.kind === k);
@@ -181,7 +183,7 @@ function buildItems(
         out.push({ item: 'UID', value: m.uid });
         break;
       case 'FLAGS':
-        out.push({ item: 'FLAGS', flags: m.flags });
+        out.push({ item: 'FLAGS', flags: o.flags });
         break;
       case 'INTERNALDATE':
         out.push({ item: 'INTERNALDATE', date: m.internalDate });
@@ -235,36 +237,8 @@ function buildItems(
       }
     }
   }
-  if (o.flagsChanged && !has('FLAGS')) out.push({ item: 'FLAGS', flags: m.flags });
+  if (o.flagsChanged && !has('FLAGS')) out.push({ item: 'FLAGS', flags: o.flags });
   if (o.condstore && !has('MODSEQ')) out.push({ item: 'MODSEQ', value: m.modseq });
   return out;
 }
 
-/** fetchLine, except that message data always goes out as a literal (never a
- * quoted string), as Dovecot does: some clients (imapflow) read body data only
- * from literals. BINARY data with NUL uses literal8 (RFC 3516 §4.3). */
-function fetchLineLiterals(seq: number, items: FetchResponseItem[]): Buffer {
-  const parts: Buffer[] = [];
-  const plain: FetchResponseItem[] = [];
-  let ok = true;
-  for (const it of items) if ((it.item === 'BODY[]' || it.item === 'BINARY[]' || it.item.startsWith('RFC822') && it.item !== 'RFC822.SIZE') && 'data' in it && it.data !== null) ok = false;
-  if (ok) return fetchLine(seq, items);
-  parts.push(Buffer.from(`* ${seq} FETCH (`, 'latin1'));
-  items.forEach((it, i) => {
-    if (i > 0) parts.push(Buffer.from(' '));
-    if ((it.item === 'BODY[]' || it.item === 'BINARY[]' || it.item === 'RFC822' || it.item === 'RFC822.HEADER' || it.item === 'RFC822.TEXT') && it.data !== null) {
-      const data = Buffer.from(it.data.buffer, it.data.byteOffset, it.data.byteLength);
-      const name = 'name' in it ? it.name : it.item;
-      const eight = it.item === 'BINARY[]' && data.includes(0) ? '~' : '';
-      parts.push(Buffer.from(`${name} ${eight}{${data.length}}\r\n`, 'latin1'), data);
-    } else {
-      // One item through the shared serializer: strip its "* n FETCH (" and ")\r\n".
-      const one = fetchLine(seq, [it]);
-      const head = `* ${seq} FETCH (`.length;
-      parts.push(one.subarray(head, one.length - 3));
-    }
-  });
-  parts.push(Buffer.from(')\r\n'));
-  void plain;
-  return Buffer.concat(parts);
-}

@@ -124,9 +124,23 @@ export async function lsub(s: ImapSession, _tag: string, a: Args): Promise<Done>
   }
   const re = patternRegExp(reference + pattern);
   const all = await s.services.store.listMailboxes(s.user!.accountId);
+  const listed = new Set<string>();
   for (const mb of all) {
     if (!mb.subscribed || !re.test(mb.name)) continue;
+    listed.add(mb.name);
     s.untagged(`LSUB () "${MAILBOX_SEPARATOR}" ${mailboxName(s, mb.name)}`);
+  }
+  // RFC 3501 §6.3.9: with "%", an unsubscribed parent of a subscribed mailbox
+  // the pattern does not reach is listed with \Noselect.
+  for (const mb of all) {
+    if (!mb.subscribed) continue;
+    const levels = mb.name.split(MAILBOX_SEPARATOR);
+    for (let i = 1; i < levels.length; i++) {
+      const parent = levels.slice(0, i).join(MAILBOX_SEPARATOR);
+      if (listed.has(parent) || !re.test(parent)) continue;
+      listed.add(parent);
+      s.untagged(`LSUB (\\Noselect) "${MAILBOX_SEPARATOR}" ${mailboxName(s, parent)}`);
+    }
   }
   return ok('LSUB completed');
 }

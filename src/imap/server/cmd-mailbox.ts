@@ -10,6 +10,8 @@ import { ArgError, type Args } from './args.ts';
 import { ok, no, bad, type Done } from './commands.ts';
 import { mailboxName, utf8Ok } from './format.ts';
 import type { ImapSession } from './session.ts';
+import { recentClaimed } from './selected.ts';
+import { enableCondstore } from './notify.ts';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\Sent', '\\Drafts', '\\Junk', '\\Trash', '\\Archive'];
 
@@ -33,6 +35,7 @@ async function createParents(s: ImapSession, name: string): Promise<void> {
     if (await s.services.store.getMailbox(accountId(s), parent)) continue;
     try {
       await s.services.store.createMailbox(accountId(s), parent);
+      await s.services.store.setSubscribed(accountId(s), parent, false);
     } catch (err) {
       if (!(err instanceof StoreError && err.code === 'exists')) throw err;
     }
@@ -62,6 +65,8 @@ export async function create(s: ImapSession, _tag: string, a: Args): Promise<Don
   if (isInbox(name)) return no('CREATE: INBOX always exists', 'ALREADYEXISTS');
   await createParents(s, name);
   await s.services.store.createMailbox(accountId(s), name, { specialUse });
+  // RFC 9051 §6.3.4: CREATE does not subscribe (the store subscribes new mailboxes by default).
+  await s.services.store.setSubscribed(accountId(s), name, false);
   return ok('CREATE completed');
 }
 
@@ -146,10 +151,13 @@ export async function statusData(s: ImapSession, mailboxId: number, items: reado
       case 'HIGHESTMODSEQ':
         out.push(`HIGHESTMODSEQ ${st.highestModseq}`);
         break;
-      case 'RECENT':
-        // \Recent is not kept (RFC 9051 removed it); rev1 clients see 0.
-        out.push('RECENT 0');
+      case 'RECENT': {
+        // RFC 3501 §2.3.2: messages no session has seen yet.
+        const claimed = recentClaimed(mailboxId);
+        const all = claimed >= st.uidNext - 1 ? [] : await s.services.store.listMessages(mailboxId);
+        out.push(`RECENT ${all.filter((m) => m.uid > claimed).length}`);
         break;
+      }
       case 'APPENDLIMIT':
         out.push(`APPENDLIMIT ${s.config.imap.max_literal}`);
         break;
@@ -175,7 +183,7 @@ export async function status(s: ImapSession, _tag: string, a: Args): Promise<Don
   if (items.length === 0) return bad('STATUS: no items asked for');
   const mb = await s.services.store.getMailbox(accountId(s), name);
   if (!mb) return no('STATUS: no such mailbox', 'NONEXISTENT');
-  if (items.includes('HIGHESTMODSEQ')) s.enabled.add('CONDSTORE'); // RFC 7162 §3.1: a CONDSTORE-enabling command
+  if (items.includes('HIGHESTMODSEQ')) enableCondstore(s); // RFC 7162 §3.1: a CONDSTORE-enabling command
   s.untagged(`STATUS ${mailboxName(s, mb.name)} ${await statusData(s, mb.id, items)}`);
   return ok('STATUS completed');
 }

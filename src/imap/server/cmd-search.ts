@@ -18,6 +18,7 @@ import { ArgError, type Args } from './args.ts';
 import { ok, no, type Done } from './commands.ts';
 import { utf8Ok } from './format.ts';
 import { loadMessages, loadSummaries } from './messages.ts';
+import { enableCondstore } from './notify.ts';
 import type { ImapSession } from './session.ts';
 
 const SUMMARY_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'subject']);
@@ -46,7 +47,7 @@ export async function search(s: ImapSession, tag: string, a: Args, uid: boolean)
   const key = parseSearchKeys(cursor);
   const needs = searchNeeds(key);
   const withModseq = usesModseq(key);
-  if (withModseq) s.enabled.add('CONDSTORE');
+  if (withModseq) enableCondstore(s);
 
   const msgs = await loadMessages(s, sel.uids.toArray());
   const needSummary = needs.sentDate || [...needs.headers].some((h) => SUMMARY_FIELDS.has(h));
@@ -62,11 +63,18 @@ export async function search(s: ImapSession, tag: string, a: Args, uid: boolean)
       if (seq === 0) continue;
       const sum = sums?.get(m.blobId) ?? null;
       const bytes = needBytes ? await s.services.store.readBlob(m.blobId) : null;
-      if (matches(key, view(m, seq, sum, bytes, needs), ctx)) hits.push(m);
+      const v = view(m, seq, sum, bytes, needs);
+      v.recent = sel.isRecent(m.uid);
+      if (matches(key, v, ctx)) hits.push(m);
     }
   }
   const numbers = hits.map((m) => (uid ? m.uid : sel.seqOf(m.uid)));
-  const modseq = withModseq && hits.length > 0 ? Math.max(...hits.map((m) => m.modseq)) : undefined;
+  let modseq = withModseq && hits.length > 0 ? Math.max(...hits.map((m) => m.modseq)) : undefined;
+  if (modseq !== undefined && esearch && !ret.has('ALL') && !ret.has('COUNT') && (ret.has('MIN') || ret.has('MAX'))) {
+    // RFC 4731 §3.2 / RFC 7162 §3.1.5: with only MIN/MAX, MODSEQ is that of the messages returned.
+    const picked = [...(ret.has('MIN') ? [hits[0]!] : []), ...(ret.has('MAX') ? [hits[hits.length - 1]!] : [])];
+    modseq = Math.max(...picked.map((m) => m.modseq));
+  }
   if (ret.has('SAVE')) {
     // RFC 5182 §2.1: the result is kept as UIDs; SAVE with MIN or MAX keeps only those.
     let saved = hits.map((m) => m.uid);

@@ -6,7 +6,7 @@
 import type { Args } from './args.ts';
 import { ArgError } from './args.ts';
 import { ok, no, bad, type Done } from './commands.ts';
-import { compressUids, flagList, mailboxName, utf8Ok } from './format.ts';
+import { compressUids, flagList, mailboxName, sessionFlags, utf8Ok } from './format.ts';
 import { sendExpunged, syncSelected } from './notify.ts';
 import { SelectedMailbox } from './selected.ts';
 import type { ImapSession } from './session.ts';
@@ -63,8 +63,9 @@ async function open(s: ImapSession, _tag: string, a: Args, readOnly: boolean): P
   }
   const flags = [...SYSTEM_FLAGS, ...[...keywords].sort()];
   const rev2 = s.enabled.has('IMAP4rev2');
+  sel.noteRecent(maxUid);
   s.untagged(`${uids.length} EXISTS`);
-  if (!rev2) s.untagged('0 RECENT');
+  if (!rev2) s.untagged(`${sel.recentCount} RECENT`);
   s.untagged(`FLAGS ${flagList(flags)}`);
   s.untagged(`OK [PERMANENTFLAGS ${readOnly ? '()' : flagList([...flags, '\\*'])}] Flags permitted`);
   if (!rev2 && firstUnseen > 0) s.untagged(`OK [UNSEEN ${firstUnseen}] First unseen`);
@@ -89,7 +90,7 @@ async function open(s: ImapSession, _tag: string, a: Args, readOnly: boolean): P
     if (expunged.length > 0) s.untagged(`VANISHED (EARLIER) ${compressUids([...expunged].sort((x, y) => x - y))}`);
     for (const m of ch.changed) {
       const seq = sel.seqOf(m.uid);
-      if (seq > 0) s.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags)} MODSEQ (${m.modseq}))`);
+      if (seq > 0) s.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${flagList(sessionFlags(s, m.uid, m.flags))} MODSEQ (${m.modseq}))`);
     }
   }
   s.selected = sel;

@@ -6,8 +6,9 @@ import type { FlagOperation } from '../../store/mailbox-store.ts';
 import type { StoredMessage } from '../../store/store.ts';
 import { ArgError, parseFlags, type Args } from './args.ts';
 import { ok, no, type Done } from './commands.ts';
-import { compressUids, flagList } from './format.ts';
+import { compressUids, flagList, sessionFlags } from './format.ts';
 import { loadMessages, resolveSet } from './messages.ts';
+import { enableCondstore } from './notify.ts';
 import type { ImapSession } from './session.ts';
 
 export async function store(s: ImapSession, _tag: string, a: Args, uid: boolean): Promise<Done> {
@@ -20,7 +21,7 @@ export async function store(s: ImapSession, _tag: string, a: Args, uid: boolean)
     const v = mods[1];
     if (mods.length !== 2 || k?.type !== 'atom' || k.value.toUpperCase() !== 'UNCHANGEDSINCE' || v?.type !== 'number') throw new ArgError('Unknown STORE modifier');
     unchangedSince = v.value;
-    s.enabled.add('CONDSTORE');
+    enableCondstore(s);
   }
   const what = a.atom('store item');
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(what);
@@ -55,7 +56,7 @@ export async function store(s: ImapSession, _tag: string, a: Args, uid: boolean)
     if (seq === 0) continue;
     const parts: string[] = [];
     if (uid) parts.push(`UID ${msg.uid}`);
-    if (!silent) parts.push(`FLAGS ${flagList(msg.flags)}`);
+    if (!silent) parts.push(`FLAGS ${flagList(sessionFlags(s, msg.uid, msg.flags))}`);
     // RFC 7162 §3.1.3: with CONDSTORE the new MODSEQ goes out, even for .SILENT.
     if (condstore) parts.push(`MODSEQ (${msg.modseq})`);
     if (!silent || (condstore && unchangedSince !== undefined)) s.untagged(`${seq} FETCH (${parts.join(' ')})`);

@@ -10,6 +10,13 @@ export function flagList(flags: readonly string[]): string {
   return `(${flags.join(' ')})`;
 }
 
+/** A message's flags for this session: \Recent added for rev1 clients (RFC 3501 §2.3.2). */
+export function sessionFlags(s: ImapSession, uid: number, flags: readonly string[]): readonly string[] {
+  const sel = s.selected;
+  if (!sel || s.enabled.has('IMAP4rev2') || !sel.isRecent(uid)) return flags;
+  return [...flags, '\\Recent'];
+}
+
 /** RFC 9051 §9 sequence-set from ascending numbers: `1:3,7,9:10`. */
 export function compressUids(sorted: readonly number[]): string {
   const out: string[] = [];

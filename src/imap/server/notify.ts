@@ -8,8 +8,7 @@
 // SEARCH by sequence number, because the client's sequence numbers would
 // shift under it (RFC 9051 §7.5.1).
 import type { ImapSession } from './session.ts';
-import { flagList } from './format.ts';
-import { compressUids } from './format.ts';
+import { compressUids, flagList, sessionFlags } from './format.ts';
 
 export async function syncSelected(s: ImapSession, opts: { expunge: boolean }): Promise<void> {
   const sel = s.selected;
@@ -33,16 +32,29 @@ export async function syncSelected(s: ImapSession, opts: { expunge: boolean }): 
       if (seq === 0) continue;
       const mine = sel.reported.get(m.uid);
       if (mine !== undefined && mine >= m.modseq) continue;
-      s.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags)}${condstore ? ` MODSEQ (${m.modseq})` : ''})`);
+      s.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${flagList(sessionFlags(s, m.uid, m.flags))}${condstore ? ` MODSEQ (${m.modseq})` : ''})`);
     }
     sel.reported.clear();
     if (added.length > 0) {
       added.sort((a, b) => a - b);
       for (const u of added) if (u > sel.maxUid) sel.uids.push(u);
       s.untagged(`${sel.exists} EXISTS`);
+      if (!s.enabled.has('IMAP4rev2')) {
+        // RFC 3501 §7.3.2: RECENT follows EXISTS for rev1 clients.
+        sel.noteRecent(sel.maxUid);
+        s.untagged(`${sel.recentCount} RECENT`);
+      }
     }
   }
   if (opts.expunge && sel.pendingExpunge.size > 0) sendExpunged(s, [...sel.pendingExpunge]);
+}
+
+/** RFC 7162 §3.1: the first CONDSTORE-enabling command (FETCH MODSEQ, a MODSEQ
+ * search key, UNCHANGEDSINCE …) turns CONDSTORE on and reports HIGHESTMODSEQ. */
+export function enableCondstore(s: ImapSession): void {
+  if (s.enabled.has('CONDSTORE')) return;
+  s.enabled.add('CONDSTORE');
+  if (s.selected) s.untagged(`OK [HIGHESTMODSEQ ${s.selected.modseq}] Highest`);
 }
 
 /** Announces expunged UIDs (they must be in the map) and drops them from it. */

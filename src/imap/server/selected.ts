@@ -116,6 +116,25 @@ export class UidMap {
   }
 }
 
+// RFC 3501 §2.3.2 \Recent (IMAP4rev1 only; RFC 9051 dropped it): a message is
+// recent for the first session that sees it in a read-write SELECT. The
+// highest UID claimed so far per mailbox is kept in this process (after a
+// restart every message is recent once more, which the flag's vagueness allows).
+const recentClaims = new Map<number, number>();
+
+/** UIDs above `max` of a mailbox nobody has claimed yet; with claim, they become this session's. */
+export function claimRecent(mailboxId: number, maxUid: number, claim: boolean): [number, number] | null {
+  const prev = recentClaims.get(mailboxId) ?? 0;
+  if (maxUid <= prev) return null;
+  if (claim) recentClaims.set(mailboxId, maxUid);
+  return [prev + 1, maxUid];
+}
+
+/** The highest UID of a mailbox some session has claimed as recent. */
+export function recentClaimed(mailboxId: number): number {
+  return recentClaims.get(mailboxId) ?? 0;
+}
+
 export class SelectedMailbox {
   readonly mailboxId: number;
   readonly name: string;
@@ -130,6 +149,8 @@ export class SelectedMailbox {
   readonly pendingExpunge = new Set<number>();
   /** uid → modseq of flag changes this session already reported itself (STORE), so they are not repeated. */
   readonly reported = new Map<number, number>();
+  /** UID ranges that are \Recent for this session (RFC 3501 §2.3.2). */
+  readonly recent: Array<[number, number]> = [];
 
   constructor(o: { mailboxId: number; name: string; readOnly: boolean; uidValidity: number; uids: Iterable<number>; modseq: number }) {
     this.mailboxId = o.mailboxId;
@@ -150,6 +171,24 @@ export class SelectedMailbox {
 
   seqOf(uid: number): number {
     return this.uids.seqOf(uid);
+  }
+
+  isRecent(uid: number): boolean {
+    for (const [a, b] of this.recent) if (uid >= a && uid <= b) return true;
+    return false;
+  }
+
+  /** How many messages in the map are \Recent for this session. */
+  get recentCount(): number {
+    let n = 0;
+    for (const [a, b] of this.recent) n += this.uids.between(a, b).length;
+    return n;
+  }
+
+  /** Takes the recent claim for UIDs up to maxUid (read-write) or notes the unclaimed ones (read-only). */
+  noteRecent(maxUid: number): void {
+    const r = claimRecent(this.mailboxId, maxUid, !this.readOnly);
+    if (r) this.recent.push(r);
   }
 
   /** Removes expunged UIDs; returns the sequence numbers to announce, highest first. */

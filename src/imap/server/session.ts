@@ -426,7 +426,7 @@ export function capabilityList(s: ImapSession): string {
   caps.push(
     'LITERAL+', 'ENABLE', 'ID', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
     'SPECIAL-USE', 'CREATE-SPECIAL-USE', 'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'QUOTA', 'QUOTA=RES-STORAGE',
-    `APPENDLIMIT=${s.config.imap.max_literal}`, 'UTF8=ACCEPT', 'STATUS=SIZE',
+    `APPENDLIMIT=${s.config.imap.max_literal}`, 'UTF8=ACCEPT', 'STATUS=SIZE', 'BINARY',
   );
   return caps.join(' ');
 }

@@ -30,7 +30,7 @@ export interface DefenceOptions {
 export function abuseHooks(o: DefenceOptions): PolicyHook[] {
   const { config: c, store, log } = o;
   const checker = new DnsblChecker(o.dns, log);
-  return [
+  const hooks: PolicyHook[] = [
     rateLimitHook({
       store,
       config: c.rate_limit,
@@ -55,6 +55,16 @@ export function abuseHooks(o: DefenceOptions): PolicyHook[] {
     }),
     spamHook({ store, config: c.spam, accountsFor: o.accountsFor, uriLookup: uriLookup(checker, c.dnsbl), log }),
   ];
+  // Only what is switched on is registered: a stage without hooks costs the session nothing
+  // (no connect hook at all means the greeting goes out at once).
+  const d = c.dnsbl;
+  const on: Record<string, boolean> = {
+    'rate-limit': c.rate_limit.enabled,
+    dnsbl: d.enabled && d.zones.length + d.allow_zones.length > 0,
+    greylist: c.greylist.enabled,
+    spam: c.spam.enabled,
+  };
+  return hooks.filter((h) => on[h.name]);
 }
 
 /** The IMAP mailbox-event handler that learns from moves into and out of Junk. */

@@ -93,8 +93,8 @@ export function spamHook(o: SpamHookOptions): PolicyHook {
         o.log.info('spam rejected', { queue: ctx.queueId, score: explained.score, rules: explained.hits.map((h) => `${h.name}=${h.points}`) });
         return [note, verdict.reject(R.spamRejected, `spam score ${explained.score} ≥ ${c.reject_threshold}`)];
       }
-      // Our own rules go in as a score verdict (earlier hooks' rules are already counted by the pipeline).
-      const own = explained.hits.filter((h) => !added.includes(h));
+      // Our own rules (and the URI lists') go in as a score verdict; earlier hooks' rules are already counted by the pipeline.
+      const own = explained.hits.filter((h) => !extra.includes(h));
       const out: Verdict[] = [
         note,
         // Only our verdict counts: X-Spam-* fields the sender wrote (e.g. a forged "No") are dropped.

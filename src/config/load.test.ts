@@ -95,7 +95,7 @@ test('no file at all: built-in defaults with SMTP on 0.0.0.0:2525, submission on
     imap: { max_line: 65536, max_literal: 50 * 1024 * 1024, max_command: 51 * 1024 * 1024, autologout: 30 * 60_000, login_timeout: 60_000 },
     pop3: { max_line: 255, idle_timeout: 10 * 60_000, max_bad_commands: 20 },
     greylist: { enabled: false, delay: 5 * 60_000, window: 24 * 3600_000, expiry: 30 * 24 * 3600_000, whitelist_after: 5, skip_spf_known_good: true },
-    rate_limit: { enabled: true, ip_connections_per_minute: 60, ip_messages_per_hour: 200, ip_recipients_per_hour: 1000, account_messages_per_hour: 100, account_recipients_per_day: 1000 },
+    rate_limit: { enabled: true, ip_connections_per_minute: 60, ip_messages_per_hour: 1000, ip_recipients_per_hour: 5000, account_messages_per_hour: 100, account_recipients_per_day: 1000 },
     dnsbl: { enabled: true, zones: [], allow_zones: [], uri_zones: [] },
     spam: { enabled: true, junk_threshold: 5, reject_threshold: 15, bayes_min_messages: 20, junk_folder: 'Junk' },
   });

@@ -759,13 +759,14 @@ export const SCHEMA = [
   {
     path: 'rate_limit.ip_messages_per_hour',
     type: wholeNumber({ min: 1 }),
-    default: 200,
+    default: 1000,
     doc: 'Messages per hour from one client IP that did not log in (port 25).',
+    notes: ['Generous on purpose: a big provider or a mailing list sends a lot from one address; a flood from one IP is still cut.'],
   },
   {
     path: 'rate_limit.ip_recipients_per_hour',
     type: wholeNumber({ min: 1 }),
-    default: 1000,
+    default: 5000,
     doc: 'Recipients per hour from one client IP that did not log in.',
   },
   {

@@ -34,7 +34,9 @@
 // Run: npm run bench -- [--target host:port|sink] [--server-pid PID] [--messages 10000]
 //      [--sequential 500] [--size 10k] [--bdat] [--warmup 1000] [--only 50x1,465x50] [--json]
 //      [--handshake-duration 10s] [--submission-port P] [--submissions-port P] [--auth user:pw]
-//      [--outbound-messages 5000]
+//      [--outbound-messages 5000] [--store postgres://USER@HOST/DB]
+// --store runs every server the bench starts on PostgreSQL (a fresh schema
+// each); bench/multinode.ts measures one node against two on one database.
 
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -171,8 +173,11 @@ function spawnJson(script: string, args: string[], key: string, timeoutMs: numbe
   return { child, ready, stop };
 }
 
+/** [store] url for the servers the bench starts (--store); undefined = SQLite. */
+let STORE_URL: string | undefined;
+
 async function startMailroom(extraArgs: readonly string[] = []): Promise<Target> {
-  const s = spawnJson(`${HERE}serve-for-bench.ts`, ['--port', '0', '--exit-with-stdin', ...extraArgs], 'ready', 120_000);
+  const s = spawnJson(`${HERE}serve-for-bench.ts`, ['--port', '0', '--exit-with-stdin', ...(STORE_URL ? ['--store-url', STORE_URL] : []), ...extraArgs], 'ready', 120_000);
   const info = await s.ready;
   if (info.ready !== true) {
     await s.stop();
@@ -409,9 +414,12 @@ async function main(): Promise<void> {
       resume: { type: 'boolean' },
       only: { type: 'string' },
       json: { type: 'boolean' },
+      store: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  // --store postgres://…: every Mailroom started here runs on PostgreSQL (a fresh schema each).
+  STORE_URL = values.store;
   if (values.help) {
     process.stdout.write(
       'usage: npm run bench -- [--target host:port|sink] [--server-pid PID [--server-tree]] [--messages 10000]\n' +

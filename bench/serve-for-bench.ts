@@ -30,6 +30,10 @@
 //      [--data-dir DIR] [--keep] [--log info|warn|…] [--max-lifetime 1h] [--exit-with-stdin]
 //      [--relay-trusted 127.0.0.0/8] [--dns-server 127.0.0.1:PORT] [--remote-port N]
 //      [--queue-concurrency N] [--queue-concurrency-per-domain N]
+//      [--store-url postgres://…[?schema=NAME]]
+//
+// --store-url runs on PostgreSQL ([store] url): in a fresh schema of its own
+// (dropped at exit) unless the URL names one, which several servers may share.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -93,8 +97,31 @@ async function main(): Promise<void> {
       'queue-concurrency': { type: 'string' },
       'queue-concurrency-per-domain': { type: 'string' },
       dkim: { type: 'boolean' },
+      'store-url': { type: 'string' },
     },
   });
+  // [store] url: PostgreSQL instead of SQLite. Without ?schema= in it, a fresh
+  // schema of our own (dropped at exit unless --keep); with one, that schema
+  // as it is (several servers sharing it: bench/multinode.ts).
+  let storeUrl = values['store-url'];
+  let ownSchema: string | null = null;
+  if (storeUrl) {
+    const u = new URL(storeUrl);
+    if (!u.searchParams.get('schema')) {
+      ownSchema = `bench_${process.pid}_${Date.now().toString(36)}`;
+      u.searchParams.set('schema', ownSchema);
+      storeUrl = u.href;
+    }
+  }
+  const dropOwnSchema = async () => {
+    if (!ownSchema || values.keep || !storeUrl) return;
+    const pg = (await import('pg')).default;
+    const u = new URL(storeUrl);
+    u.searchParams.delete('schema');
+    const c = new pg.Client({ connectionString: u.href });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${ownSchema} CASCADE`).finally(() => c.end());
+  };
   const wholeNumber = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -151,6 +178,7 @@ async function main(): Promise<void> {
       [
         `hostname = "bench.localdomain"`,
         `data_dir = ${JSON.stringify(dataDir)}`,
+        ...(storeUrl ? [`[store]`, `url = ${JSON.stringify(storeUrl)}`, `pool_size = 20`] : []),
         `[listen]`,
         `smtp = "127.0.0.1:${port}"`,
         ...(submission
@@ -253,6 +281,7 @@ async function main(): Promise<void> {
       }
       logStream.end();
       removeDir();
+      await dropOwnSchema().catch((err: unknown) => process.stderr.write(`serve-for-bench: dropping schema: ${(err as Error).message}\n`));
       process.exit(0);
     };
     process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -284,6 +313,7 @@ async function main(): Promise<void> {
       /* ignore */
     }
     removeDir();
+    await dropOwnSchema().catch(() => {});
     process.exit(1);
   }
 }

@@ -67,7 +67,7 @@ import {
 } from '../names.ts';
 import { BLOB_ID, type BlobStore, type TransactionalBlobStore } from '../blobs/blob-store.ts';
 import { PgBlobStore } from '../blobs/pg-blobs.ts';
-import { createPool, isForeignKeyViolation, isUniqueViolation, parsePgUrl, pgStoreError, withTx, type PgTarget } from './connection.ts';
+import { createPool, isForeignKeyViolation, isUniqueViolation, parsePgUrl, pgCode, pgStoreError, withTx, type PgTarget } from './connection.ts';
 import { applyPgMigrations } from './migrations.ts';
 import { PgListener } from './listener.ts';
 import * as q from './queue.ts';
@@ -638,6 +638,7 @@ export class PgStore implements Store {
         };
       });
       const blob = await this.#prepareContent(req.content);
+      if (outbound === null && this.#blobs instanceof PgBlobStore) return this.#deliverLocal(blob, req.meta, internalDate, recipients);
       let changes: MailboxChange[] = [];
       const out = await withTx(this.#pool, async (c) => {
         await this.#putBlob(c, blob.id, blob.size, blob.pieces, req.meta);
@@ -690,6 +691,46 @@ export class PgStore implements Store {
       this.#dispatchAll(changes);
       return out;
     });
+  }
+
+  /** Local copies only, bytes in the database: one statement, one round trip
+   * (mailroom_deliver, migration 2), durable when it returns. */
+  async #deliverLocal(
+    blob: { id: string; size: number; pieces: Buffer[] },
+    meta: string | undefined,
+    internalDate: number,
+    recipients: Array<{ accountId: number; mailbox: string; flags: string }>,
+  ): Promise<DeliveredCopy[]> {
+    const content = blob.pieces.length === 1 ? blob.pieces[0]! : Buffer.concat(blob.pieces, blob.size);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.#pool.query<{ r_account: number; r_mailbox: number; r_uid: number; r_modseq: number; r_message: number }>(
+          'SELECT * FROM mailroom_deliver($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+          [
+            blob.id,
+            blob.size,
+            content,
+            typeof meta === 'string' ? meta : null,
+            this.#nowMs(),
+            internalDate,
+            recipients.map((x) => x.accountId),
+            recipients.map((x) => x.mailbox),
+            recipients.map((x) => x.flags),
+            this.channel,
+            this.#nodeTag,
+          ],
+        );
+        const last = new Map<number, MailboxChange>();
+        for (const row of r.rows) last.set(row.r_mailbox, { accountId: row.r_account, mailboxId: row.r_mailbox, modseq: row.r_modseq, kind: 'append' });
+        this.#dispatchAll([...last.values()]);
+        return r.rows.map((row) => ({ accountId: row.r_account, mailboxId: row.r_mailbox, uid: row.r_uid, messageId: row.r_message }));
+      } catch (err) {
+        const code = pgCode(err);
+        if (code === 'P0002') throw new StoreError('not_found', (err as Error).message);
+        if ((code === '40P01' || code === '40001') && attempt < 5) continue;
+        throw err;
+      }
+    }
   }
 
   // Outbound queue (queue.ts)

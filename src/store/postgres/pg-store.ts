@@ -70,6 +70,7 @@ import { PgBlobStore } from '../blobs/pg-blobs.ts';
 import { createPool, isForeignKeyViolation, isUniqueViolation, parsePgUrl, pgCode, pgStoreError, withTx, type PgTarget } from './connection.ts';
 import { applyPgMigrations } from './migrations.ts';
 import { PgListener } from './listener.ts';
+import { GroupCommitter, type Outcome } from '../sqlite/group-commit.ts';
 import * as q from './queue.ts';
 import * as mbx from './mailbox.ts';
 import { normalizeFlags } from '../mailbox-input.ts';
@@ -92,6 +93,8 @@ export interface PgStoreOptions {
   listen?: boolean;
   /** Errors with no caller to report to (the LISTEN connection). */
   onBackgroundError?: (err: unknown) => void;
+  /** Most local deliveries committed in one transaction (default 200). */
+  maxBatch?: number;
 }
 
 export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
@@ -137,6 +140,24 @@ async function sha256(pieces: readonly Buffer[]): Promise<string> {
   return h.digest('hex');
 }
 
+/** A local delivery waiting for the group committer. */
+interface LocalDelivery {
+  blob: { id: string; size: number; pieces: Buffer[] };
+  meta: string | undefined;
+  internalDate: number;
+  recipients: Array<{ accountId: number; mailbox: string; flags: string }>;
+}
+
+interface DeliverRow {
+  r_account: number;
+  r_mailbox: number;
+  r_uid: number;
+  r_modseq: number;
+  r_message: number;
+}
+
+const DELIVER_SQL = 'SELECT * FROM mailroom_deliver($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
+
 function isTransactional(b: BlobStore): b is TransactionalBlobStore<PoolClient> {
   return typeof (b as Partial<TransactionalBlobStore<PoolClient>>).putInTx === 'function';
 }
@@ -156,6 +177,7 @@ export class PgStore implements Store {
   readonly #listener: PgListener;
   readonly #watchers = new Map<number, Set<MailboxListener>>();
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #committer: GroupCommitter<LocalDelivery, DeliveredCopy[]>;
   /** Marks this process's notifications: its own watchers heard them already. */
   readonly #nodeTag = randomBytes(6).toString('hex');
   #closed = false;
@@ -171,6 +193,12 @@ export class PgStore implements Store {
     this.#listener.onReconnect(() => this.#everyoneRecheck());
     this.#advisoryPool = createPool(target, Math.max(2, Math.ceil((opts.poolSize ?? 10) / 3)), false);
     this.#abuse = new PgAbuseStore(this.#advisoryPool, (what, fn) => this.#op(what, fn));
+    this.#committer = new GroupCommitter((jobs) => this.#runBatch(jobs), { maxBatch: opts.maxBatch ?? 200 });
+  }
+
+  /** Batches and deliveries group-committed so far (benchmarks, metrics). */
+  get commitStats(): { batches: number; deliveries: number } {
+    return { batches: this.#committer.batches, deliveries: this.#committer.items };
   }
 
   /** The pool, for other PostgreSQL-backed services of this node (auth throttle, migrate). */
@@ -638,7 +666,7 @@ export class PgStore implements Store {
         };
       });
       const blob = await this.#prepareContent(req.content);
-      if (outbound === null && this.#blobs instanceof PgBlobStore) return this.#deliverLocal(blob, req.meta, internalDate, recipients);
+      if (outbound === null && this.#blobs instanceof PgBlobStore) return this.#committer.submit({ blob, meta: req.meta, internalDate, recipients });
       let changes: MailboxChange[] = [];
       const out = await withTx(this.#pool, async (c) => {
         await this.#putBlob(c, blob.id, blob.size, blob.pieces, req.meta);
@@ -693,37 +721,43 @@ export class PgStore implements Store {
     });
   }
 
-  /** Local copies only, bytes in the database: one statement, one round trip
-   * (mailroom_deliver, migration 2), durable when it returns. */
-  async #deliverLocal(
-    blob: { id: string; size: number; pieces: Buffer[] },
-    meta: string | undefined,
-    internalDate: number,
-    recipients: Array<{ accountId: number; mailbox: string; flags: string }>,
-  ): Promise<DeliveredCopy[]> {
-    const content = blob.pieces.length === 1 ? blob.pieces[0]! : Buffer.concat(blob.pieces, blob.size);
+  /** The parameters of one mailroom_deliver call. */
+  #deliverParams(j: LocalDelivery): unknown[] {
+    const content = j.blob.pieces.length === 1 ? j.blob.pieces[0]! : Buffer.concat(j.blob.pieces, j.blob.size);
+    return [
+      j.blob.id,
+      j.blob.size,
+      content,
+      typeof j.meta === 'string' ? j.meta : null,
+      this.#nowMs(),
+      j.internalDate,
+      j.recipients.map((x) => x.accountId),
+      j.recipients.map((x) => x.mailbox),
+      j.recipients.map((x) => x.flags),
+      this.channel,
+      this.#nodeTag,
+    ];
+  }
+
+  /** Copies and the changes to announce, from mailroom_deliver's rows. */
+  static #deliverResult(rows: DeliverRow[]): { copies: DeliveredCopy[]; changes: MailboxChange[] } {
+    const last = new Map<number, MailboxChange>();
+    for (const row of rows) last.set(row.r_mailbox, { accountId: row.r_account, mailboxId: row.r_mailbox, modseq: row.r_modseq, kind: 'append' });
+    return {
+      copies: rows.map((row) => ({ accountId: row.r_account, mailboxId: row.r_mailbox, uid: row.r_uid, messageId: row.r_message })),
+      changes: [...last.values()],
+    };
+  }
+
+  /** One local delivery alone: one statement (mailroom_deliver, migration 2),
+   * its own transaction, retried on deadlock; durable when it returns. */
+  async #deliverLocal(j: LocalDelivery): Promise<DeliveredCopy[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await this.#pool.query<{ r_account: number; r_mailbox: number; r_uid: number; r_modseq: number; r_message: number }>(
-          'SELECT * FROM mailroom_deliver($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
-          [
-            blob.id,
-            blob.size,
-            content,
-            typeof meta === 'string' ? meta : null,
-            this.#nowMs(),
-            internalDate,
-            recipients.map((x) => x.accountId),
-            recipients.map((x) => x.mailbox),
-            recipients.map((x) => x.flags),
-            this.channel,
-            this.#nodeTag,
-          ],
-        );
-        const last = new Map<number, MailboxChange>();
-        for (const row of r.rows) last.set(row.r_mailbox, { accountId: row.r_account, mailboxId: row.r_mailbox, modseq: row.r_modseq, kind: 'append' });
-        this.#dispatchAll([...last.values()]);
-        return r.rows.map((row) => ({ accountId: row.r_account, mailboxId: row.r_mailbox, uid: row.r_uid, messageId: row.r_message }));
+        const r = await this.#pool.query<DeliverRow>(DELIVER_SQL, this.#deliverParams(j));
+        const { copies, changes } = PgStore.#deliverResult(r.rows);
+        this.#dispatchAll(changes);
+        return copies;
       } catch (err) {
         const code = pgCode(err);
         if (code === 'P0002') throw new StoreError('not_found', (err as Error).message);
@@ -731,6 +765,57 @@ export class PgStore implements Store {
         throw err;
       }
     }
+  }
+
+  /** Group commit: the local deliveries gathered in one event-loop turn (or
+   * while the previous batch committed) share one transaction, so one WAL
+   * flush acknowledges them all; a SAVEPOINT per delivery lets an unknown
+   * account fail alone. Anything else going wrong (a deadlock with another
+   * node, a lost connection) rolls the batch back and runs each delivery on
+   * its own, so a batch never fails for one bad neighbour. */
+  async #runBatch(jobs: LocalDelivery[]): Promise<Outcome<DeliveredCopy[]>[]> {
+    const alone = () =>
+      Promise.all(
+        jobs.map(async (j): Promise<Outcome<DeliveredCopy[]>> => {
+          try {
+            return { ok: true, value: await this.#deliverLocal(j) };
+          } catch (err) {
+            return { ok: false, error: pgStoreError(err, 'delivering') };
+          }
+        }),
+      );
+    if (jobs.length === 1) return alone();
+    const c = await this.#pool.connect().catch(() => null);
+    if (!c) return alone();
+    const outcomes: Outcome<DeliveredCopy[]>[] = [];
+    const changes: MailboxChange[] = [];
+    try {
+      await c.query('BEGIN');
+      for (const j of jobs) {
+        await c.query('SAVEPOINT job');
+        try {
+          const r = await c.query<DeliverRow>(DELIVER_SQL, this.#deliverParams(j));
+          await c.query('RELEASE job');
+          const res = PgStore.#deliverResult(r.rows);
+          outcomes.push({ ok: true, value: res.copies });
+          changes.push(...res.changes);
+        } catch (err) {
+          if (pgCode(err) !== 'P0002') throw err;
+          await c.query('ROLLBACK TO job');
+          await c.query('RELEASE job');
+          outcomes.push({ ok: false, error: new StoreError('not_found', (err as Error).message) });
+        }
+      }
+      await c.query('COMMIT');
+    } catch {
+      let broken = false;
+      await c.query('ROLLBACK').catch(() => (broken = true));
+      c.release(broken ? true : undefined);
+      return alone();
+    }
+    c.release();
+    this.#dispatchAll(changes);
+    return outcomes;
   }
 
   // Outbound queue (queue.ts)
@@ -961,6 +1046,7 @@ export class PgStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
+    await this.#committer.drain();
     await this.#listener.close();
     await Promise.all([this.#pool.end(), this.#advisoryPool.end()]);
   }

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.ts';
 import { openStore, usesPostgres } from '../store/open.ts';
 import { PgStore } from '../store/postgres/pg-store.ts';
 import { PgThrottleState } from '../store/postgres/throttle-state.ts';
+import { PgMaildropLocks } from '../store/postgres/maildrop-locks.ts';
 import { hostname as machineName } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { ConnectionLimits } from '../net/connection-limits.ts';
@@ -190,7 +191,8 @@ export async function startServer(config: Config, opts: StartOptions): Promise<R
       store,
       auth: authenticator,
       tls: tls && tlsUpgrader(tls, { handshakeTimeoutMs: config.timeouts.tls_handshake }),
-      locks: new InProcessMaildropLocks(),
+      // One POP3 session per maildrop across every node on a shared database.
+      locks: opened instanceof PgStore ? new PgMaildropLocks(opened.pool, { onError: (err) => log.warn('POP3 locks: PostgreSQL trouble', { error: err }) }) : new InProcessMaildropLocks(),
     };
     for (const role of ['pop3', 'pop3s'] as const) {
       const address = config.listen[role];

@@ -3,7 +3,8 @@
 // SMTP into node 1 is in node 2's store at once; an IMAP IDLE session on
 // node 2 hears EXISTS within a second (LISTEN/NOTIFY); POP3 on node 3
 // retrieves it; flag changes and expunges made over IMAP on one node reach a
-// session on another; a login failure counted on one node counts on all.
+// session on another; a POP3 maildrop locked on one node is [IN-USE] on
+// another; a login failure counted on one node counts on all.
 // Skips, saying why, when PostgreSQL is unreachable (CI has it).
 
 import { after, before, describe, it } from 'node:test';
@@ -153,7 +154,8 @@ describe('three nodes sharing one PostgreSQL database', { skip: skip ?? false },
     await b.connect();
     await b.mailboxCreate('Shared');
     const uids: number[] = [];
-    for (let i = 0; i < 3; i++) uids.push((await b.append('Shared', `Subject: s${i}\r\n\r\nx\r\n`, [])).uid!);
+    const uidOf = (r: unknown) => (r as { uid?: number }).uid;
+    for (let i = 0; i < 3; i++) uids.push(uidOf(await b.append('Shared', `Subject: s${i}\r\n\r\nx\r\n`, []))!);
     assert.deepEqual(uids, [1, 2, 3]);
     await a.mailboxOpen('Shared');
     await b.mailboxOpen('Shared');
@@ -169,9 +171,30 @@ describe('three nodes sharing one PostgreSQL database', { skip: skip ?? false },
     assert.equal((a.mailbox as { exists: number }).exists, 2);
     // An APPEND through node 1 gets the next UID, not one node 3 already used.
     const next = await a.append('Shared', 'Subject: from node 1\r\n\r\ny\r\n', []);
-    assert.equal(next.uid, 4);
+    assert.equal(uidOf(next), 4);
     await a.logout();
     await b.logout();
+  });
+
+  it('one POP3 session per maildrop across nodes ([IN-USE] on the second node)', async () => {
+    const hold = net.connect({ port: nodes[0]!.server.ports.pop3!, host: '127.0.0.1' });
+    hold.setEncoding('latin1');
+    let got = '';
+    hold.on('data', (d: string) => (got += d));
+    const waitFor = async (re: RegExp) => {
+      const deadline = Date.now() + 5000;
+      while (!re.test(got) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    await waitFor(/^\+OK/);
+    hold.write('USER alice@example.org\r\nPASS secret-pw-1\r\n');
+    await waitFor(/maildrop|\+OK[^\r]*\r\n\+OK[^\r]*\r\n\+OK/);
+    const second = await pop3('127.0.0.3', nodes[2]!.server.ports.pop3!, ['USER alice@example.org', 'PASS secret-pw-1', 'QUIT']);
+    assert.match(second[2]!, /^-ERR \[IN-USE\]/, second.join('|'));
+    hold.write('QUIT\r\n');
+    await waitFor(/\+OK[^\r]*\r\n\+OK[^\r]*\r\n\+OK[^\r]*\r\n\+OK/);
+    hold.destroy();
+    const third = await pop3('127.0.0.3', nodes[2]!.server.ports.pop3!, ['USER alice@example.org', 'PASS secret-pw-1', 'QUIT']);
+    assert.match(third[2]!, /^\+OK/, 'free again after QUIT on node 1');
   });
 
   it('login failures count across nodes: the account locks out everywhere', async () => {

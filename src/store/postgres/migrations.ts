@@ -291,9 +291,21 @@ BEGIN
 END $$;
 `;
 
+// RFC 1939 §8 maildrop locks across nodes: one row per locked mailbox with
+// its holder and an expiry the holder renews, so a node that dies releases
+// its sessions' locks when the lease runs out (maildrop-locks.ts).
+const V3 = `
+CREATE TABLE pop3_locks (
+  mailbox_id  BIGINT PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+  owner       TEXT NOT NULL,
+  until       BIGINT NOT NULL
+);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: 'initial schema (store, queue, mailboxes, DKIM keys, abuse state, auth throttle)', sql: V1 },
   { version: 2, name: 'delivery in one statement (mailroom_deliver)', sql: V2 },
+  { version: 3, name: 'POP3 maildrop locks shared by nodes', sql: V3 },
 ];
 
 /** The advisory-lock key of a schema: stable across nodes and runs. */

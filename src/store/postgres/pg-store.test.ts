@@ -15,6 +15,7 @@ import type { BlobStore } from '../blobs/blob-store.ts';
 import { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.ts';
 import { applyPgMigrations, pgSchemaVersion, PG_MIGRATIONS } from './migrations.ts';
 import { createPool, parsePgUrl } from './connection.ts';
+import { PgMaildropLocks } from './maildrop-locks.ts';
 import { createTestDatabase, dropSchema, pgSkipReason, truncateSchema, type TestDatabase } from '../../../test/helpers/postgres.ts';
 
 const skip = await pgSkipReason();
@@ -203,6 +204,29 @@ describe('PostgreSQL store', { skip: skip ?? false }, () => {
         assert.equal(await b.trainSpam(0, 'm1', ['x', 'y'], 'ham', 2), true);
         assert.deepEqual(await a.getSpamTotals(0), { spam: 0, ham: 1 });
         assert.deepEqual(Object.fromEntries(await a.getSpamTokens(0, ['x'])), { x: { spam: 0, ham: 1 } });
+      });
+
+      it('POP3 maildrop locks hold across nodes and run out when their node is gone', async () => {
+        await a.addDomain('pop.example');
+        const acc = await a.addAccount({ address: 'p@pop.example', passwordHash: HASH, quotaBytes: 0 });
+        const inbox = (await a.getMailbox(acc.id, 'INBOX'))!;
+        let clock = 1_000_000;
+        const la = new PgMaildropLocks(a.pool, { leaseMs: 60_000, now: () => clock });
+        const lb = new PgMaildropLocks(b.pool, { leaseMs: 60_000, now: () => clock });
+        try {
+          assert.equal(await la.acquire(inbox.id, 's1'), true);
+          assert.equal(await la.acquire(inbox.id, 's1'), true, 'the holder may take it again');
+          assert.equal(await lb.acquire(inbox.id, 's1'), false, 'the same session id on another node is another session');
+          await la.release(inbox.id, 's1');
+          assert.equal(await lb.acquire(inbox.id, 's2'), true);
+          // Node b dies without releasing: after the lease, a may take it.
+          assert.equal(await la.acquire(inbox.id, 's3'), false);
+          clock += 60_001;
+          assert.equal(await la.acquire(inbox.id, 's3'), true);
+        } finally {
+          la.close();
+          lb.close();
+        }
       });
 
       it('concurrent claims from both nodes never share a recipient', async () => {

@@ -73,8 +73,24 @@ async function serve(messages: number): Promise<void> {
   const { hashCredentials } = await import('../src/auth/credentials.ts');
   const { summarizeMessage, serializeSummary } = await import('../src/message/mime/summary.ts');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailroom-imap-bench-'));
+  // MAILROOM_BENCH_STORE=postgres://… (set by run.ts --store): the same on
+  // PostgreSQL, in a schema of its own that is dropped at the end.
+  const pgBase = process.env.MAILROOM_BENCH_STORE;
+  const schema = pgBase ? `bench_imap_${process.pid}` : null;
+  const storeToml = pgBase ? (() => {
+    const u = new URL(pgBase);
+    u.searchParams.set('schema', schema!);
+    return `[store]\nurl = ${JSON.stringify(u.href)}\n`;
+  })() : '';
+  const dropSchema = async () => {
+    if (!pgBase) return;
+    const pg = (await import('pg')).default;
+    const c = new pg.Client({ connectionString: pgBase });
+    await c.connect();
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
+  };
   const toml =
-    `hostname = "mx.example.org"\ndata_dir = ${JSON.stringify(dir)}\n[listen]\nimap = "127.0.0.1:0"\n` +
+    `hostname = "mx.example.org"\ndata_dir = ${JSON.stringify(dir)}\n${storeToml}[listen]\nimap = "127.0.0.1:0"\n` +
     `[limits]\nconnections = 5000\nconnections_per_ip = 5000\n[auth]\nallow_plaintext_loopback = true\n` +
     `[dns]\nservers = ["127.0.0.1:9"]\n[tls]\nself_signed = false\n`;
   const config = parseConfig(toml, 'bench.toml');
@@ -107,6 +123,7 @@ async function serve(messages: number): Promise<void> {
   const stop = async () => {
     await server.close('bench done');
     fs.rmSync(dir, { recursive: true, force: true });
+    await dropSchema().catch(() => {});
     process.exit(0);
   };
   rl.on('close', () => void stop());
@@ -159,19 +176,19 @@ class Conn {
   #tail(): string {
     const parts: Buffer[] = [];
     let n = 0;
-    for (let i = this.#chunks.length - 1; i >= 0 && n < 300; i--) {
+    for (let i = this.#chunks.length - 1; i >= 0 && n < 4096; i--) {
       parts.unshift(this.#chunks[i]!);
       n += this.#chunks[i]!.length;
     }
     const t = Buffer.concat(parts);
-    return t.subarray(Math.max(0, t.length - 300)).toString('latin1');
+    return t.subarray(Math.max(0, t.length - 4096)).toString('latin1');
   }
   async cmd(line: string): Promise<Buffer> {
     const tag = `Z${++this.#n}`;
     this.socket.write(`${tag} ${line}\r\n`);
     const out = await this.until(new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n$`));
-    const last = out.subarray(Math.max(0, out.length - 300)).toString('latin1');
-    if (!new RegExp(`${tag} OK`).test(last)) throw new Error(`${line.slice(0, 40)}: ${last.trim().split('\r\n').pop()}`);
+    const last = out.subarray(Math.max(0, out.length - 4096)).toString('latin1');
+    if (!new RegExp(`(^|\\r\\n)${tag} OK`).test(last)) throw new Error(`${line.slice(0, 40)}: ${last.trim().split('\r\n').pop()}`);
     return out;
   }
   close(): void {

@@ -420,6 +420,8 @@ async function main(): Promise<void> {
   });
   // --store postgres://…: every Mailroom started here runs on PostgreSQL (a fresh schema each).
   STORE_URL = values.store;
+  // The IMAP bench's server (bench/imap.ts, a child process) reads it from the environment.
+  if (STORE_URL) process.env.MAILROOM_BENCH_STORE = STORE_URL;
   if (values.help) {
     process.stdout.write(
       'usage: npm run bench -- [--target host:port|sink] [--server-pid PID [--server-tree]] [--messages 10000]\n' +

@@ -83,7 +83,11 @@ describe('kill -9 durability', () => {
       }
     };
     const workers = Array.from({ length: 8 }, (_, w) => worker(w));
-    await sleep(700);
+    // Kill once the load is really flowing (a loaded machine may take longer
+    // than any fixed wait to acknowledge the first message), then a little later
+    // so that transactions are in flight at the moment of the kill.
+    for (const deadline = Date.now() + 30_000; acked.size < 5 && Date.now() < deadline; ) await sleep(20);
+    await sleep(150);
     await kill9(server);
     stop = true;
     await Promise.all(workers);

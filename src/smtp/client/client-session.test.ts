@@ -529,7 +529,7 @@ test('a large message goes through with backpressure', async () => {
     c.send('250 ok\r\n');
     await quit(c);
   });
-  const conn = await SmtpClientConnection.connect(opts(s.port, { dataTimeoutMs: 10_000 }));
+  const conn = await SmtpClientConnection.connect(opts(s.port, { commandTimeoutMs: 60_000, dataTimeoutMs: 60_000 }));
   const r = await conn.send(env(), content);
   assert.equal(r.data?.code, 250);
   await conn.quit();

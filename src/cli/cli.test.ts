@@ -35,7 +35,7 @@ interface Result {
 /** Runs `mailroom ARGS --config <temp config>` and returns its output. */
 function cli(args: string[], input?: string, opts: { config?: string | null } = {}): Result {
   const withConfig = opts.config === null ? args : ['--config', opts.config ?? config, ...args];
-  const r = spawnSync(process.execPath, [MAIN, ...withConfig], { cwd: dir, input: input ?? '', encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...withConfig], { cwd: dir, input: input ?? '', encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

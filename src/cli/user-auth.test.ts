@@ -29,7 +29,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], input = '') {
-  const r = spawnSync(process.execPath, [MAIN, '--config', config, ...args], { cwd: dir, input, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [MAIN, '--config', config, ...args], { cwd: dir, input, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -15,7 +15,7 @@ import { ArgError, tokenString, type Args } from './args.ts';
 import { ok, no, type Done } from './commands.ts';
 import { compressUids, sessionFlags, utf8Ok } from './format.ts';
 import { bodyStructure, envelopeData, sectionBytes, binaryBytes, type SectionSpec } from './fetch-mime.ts';
-import { loadMessages, loadSummaries, resolveSet } from './messages.ts';
+import { loadEnvelopes, loadMessages, loadSummaries, resolveSet } from './messages.ts';
 import { enableCondstore } from './notify.ts';
 import type { ImapSession } from './session.ts';
 
@@ -149,13 +149,16 @@ export async function fetch(s: ImapSession, _tag: string, a: Args, uid: boolean)
   const BATCH = 500;
   for (let b = 0; b < msgs.length; b += BATCH) {
     const batch = msgs.slice(b, b + BATCH);
-    const sums = needSummary ? await loadSummaries(s, batch) : new Map<string, MessageSummary>();
+    // ENVELOPE alone (the common sync query) comes from the envelope cache.
+    const envOnly = needSummary && items.every((i) => i.kind !== 'section' && i.kind !== 'BODYSTRUCTURE' && i.kind !== 'BODY' && i.kind !== 'RFC822.HEADER' && i.kind !== 'RFC822.TEXT');
+    const sums = needSummary && !envOnly ? await loadSummaries(s, batch) : new Map<string, MessageSummary>();
+    const envs = kinds.has('ENVELOPE') ? (envOnly ? await loadEnvelopes(s, batch, q.utf8) : null) : null;
     for (const m of batch) {
       const seq = sel.seqOf(m.uid);
       if (seq === 0) continue;
       const content = needContent ? await s.services.store.readBlob(m.blobId) : null;
       const sum = sums.get(m.blobId) ?? null;
-      const out = buildItems(m, items, sum, content, q, { uid, condstore: condstore || changedSince !== null, flagsChanged: flagsChanged.has(m.uid), flags: sessionFlags(s, m.uid, m.flags) });
+      const out = buildItems(m, items, sum, envs?.get(m.blobId) ?? null, content, q, { uid, condstore: condstore || changedSince !== null, flagsChanged: flagsChanged.has(m.uid), flags: sessionFlags(s, m.uid, m.flags) });
       if (out === 'unknown-cte') return no('FETCH: unknown Content-Transfer-Encoding', 'UNKNOWN-CTE');
       // Message data always goes out as literals (some clients, e.g. imapflow, read body data only from literals).
       s.write(fetchLine(seq, out));
@@ -169,6 +172,7 @@ function buildItems(
   m: StoredMessage,
   items: Item[],
   sum: MessageSummary | null,
+  env: string | null,
   content: Buffer | null,
   q: { utf8: boolean },
   o: { uid: boolean; condstore: boolean; flagsChanged: boolean; flags: readonly string[] },
@@ -195,7 +199,7 @@ function buildItems(
         out.push({ item: 'MODSEQ', value: m.modseq });
         break;
       case 'ENVELOPE':
-        out.push({ item: 'ENVELOPE', raw: sum ? envelopeData(sum.envelope, q) : '(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)' });
+        out.push({ item: 'ENVELOPE', raw: env ?? (sum ? envelopeData(sum.envelope, q) : '(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)') });
         break;
       case 'BODYSTRUCTURE':
       case 'BODY':

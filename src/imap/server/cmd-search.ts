@@ -6,7 +6,7 @@
 // summary, and the bytes (header fields, header text, decoded body text)
 // only when a key needs them.
 import type { StoredMessage } from '../../store/store.ts';
-import type { MessageSummary, PartSummary } from '../../message/mime/types.ts';
+import type { MessageSummary, PartSummary, SearchFields } from '../../message/mime/types.ts';
 import { readHeader, fieldValue } from '../../message/mime/header.ts';
 import { decodeEncodedWords } from '../../message/mime/encoded-word.ts';
 import { decodeTransfer } from '../../message/mime/transfer-encoding.ts';
@@ -17,7 +17,7 @@ import { esearchLine, searchLine } from '../protocol/response.ts';
 import { ArgError, type Args } from './args.ts';
 import { ok, no, type Done } from './commands.ts';
 import { utf8Ok } from './format.ts';
-import { loadMessages, loadSummaries } from './messages.ts';
+import { loadMessages, loadSearchFields, loadSummaries } from './messages.ts';
 import { enableCondstore } from './notify.ts';
 import type { ImapSession } from './session.ts';
 
@@ -57,13 +57,16 @@ export async function search(s: ImapSession, tag: string, a: Args, uid: boolean)
   const BATCH = 500;
   for (let b = 0; b < msgs.length; b += BATCH) {
     const batch = msgs.slice(b, b + BATCH);
-    const sums = needSummary || needBytes ? await loadSummaries(s, batch) : null;
+    // Header fields alone come from the search-field cache; text searches need the part tree.
+    const sums = needBytes ? await loadSummaries(s, batch) : null;
+    const fields = needSummary && !needBytes ? await loadSearchFields(s, batch) : null;
     for (const m of batch) {
       const seq = sel.seqOf(m.uid);
       if (seq === 0) continue;
       const sum = sums?.get(m.blobId) ?? null;
+      const search = sum?.search ?? fields?.get(m.blobId) ?? null;
       const bytes = needBytes ? await s.services.store.readBlob(m.blobId) : null;
-      const v = view(m, seq, sum, bytes, needs);
+      const v = view(m, seq, sum, search, bytes, needs);
       v.recent = sel.isRecent(m.uid);
       if (matches(key, v, ctx)) hits.push(m);
     }
@@ -104,7 +107,7 @@ export async function search(s: ImapSession, tag: string, a: Args, uid: boolean)
   return ok('SEARCH completed');
 }
 
-function view(m: StoredMessage, seq: number, sum: MessageSummary | null, bytes: Buffer | null, needs: SearchNeeds): MessageView {
+function view(m: StoredMessage, seq: number, sum: MessageSummary | null, search: SearchFields | null, bytes: Buffer | null, needs: SearchNeeds): MessageView {
   let header: { fields: ReturnType<typeof readHeader>['fields']; bodyStart: number } | null = null;
   const hdr = () => {
     if (!header && bytes) header = readHeader(bytes, 0, bytes.length);
@@ -119,14 +122,14 @@ function view(m: StoredMessage, seq: number, sum: MessageSummary | null, bytes: 
     internalDate: m.internalDate,
     modseq: m.modseq,
     sentDate() {
-      if (!sum || !sum.search.sentDay) return null;
-      const [y, mo, d] = sum.search.sentDay.split('-').map(Number);
+      if (!search || !search.sentDay) return null;
+      const [y, mo, d] = search.sentDay.split('-').map(Number);
       return { date: new Date(Date.UTC(y!, mo! - 1, d!)), offsetMinutes: 0 };
     },
     header(name: string) {
       const n = name.toLowerCase();
-      if (SUMMARY_FIELDS.has(n) && sum) {
-        const v = sum.search[n as 'from' | 'to' | 'cc' | 'bcc' | 'subject'];
+      if (SUMMARY_FIELDS.has(n) && search) {
+        const v = search[n as 'from' | 'to' | 'cc' | 'bcc' | 'subject'];
         return v ? [v] : [];
       }
       const h = hdr();

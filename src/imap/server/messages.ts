@@ -6,7 +6,8 @@
 import type { StoredMessage } from '../../store/store.ts';
 import { normalize, type ParsedSequenceSet } from '../protocol/sequence-set.ts';
 import { parseSummary } from '../../message/mime/summary.ts';
-import type { MessageSummary } from '../../message/mime/types.ts';
+import type { MessageSummary, SearchFields } from '../../message/mime/types.ts';
+import { serializeEnvelope } from '../protocol/envelope.ts';
 import { ArgError } from './args.ts';
 import type { ImapSession } from './session.ts';
 
@@ -46,6 +47,63 @@ export async function loadMessages(s: ImapSession, uids: readonly number[]): Pro
   for (let i = 0; i < uids.length; i += BATCH) {
     const part = await s.services.store.getMessages(sel.mailboxId, uids.slice(i, i + BATCH));
     for (const m of part) out.push(m);
+  }
+  return out;
+}
+
+// A bounded, process-wide cache of what FETCH ENVELOPE and header SEARCH read
+// from a summary: the serialized ENVELOPE (per UTF-8 mode) and the decoded
+// search fields, by blob id. Blobs never change, so entries never go stale;
+// the oldest go first when it is full (about 0.5 KB each).
+const FACTS_MAX = 50_000;
+interface Facts {
+  env?: string;
+  envUtf8?: string;
+  search?: SearchFields;
+}
+const facts = new Map<string, Facts>();
+
+function remember(blobId: string, f: Facts): void {
+  const old = facts.get(blobId);
+  if (old) facts.delete(blobId);
+  facts.set(blobId, { ...old, ...f });
+  if (facts.size > FACTS_MAX) facts.delete(facts.keys().next().value!);
+}
+
+/** Serialized ENVELOPEs by blob id (RFC 9051 §7.5.2), from the cache or the summaries. */
+export async function loadEnvelopes(s: ImapSession, msgs: readonly StoredMessage[], utf8: boolean): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const missing: StoredMessage[] = [];
+  for (const m of msgs) {
+    const f = facts.get(m.blobId);
+    const e = utf8 ? f?.envUtf8 : f?.env;
+    if (e !== undefined) out.set(m.blobId, e);
+    else missing.push(m);
+  }
+  if (missing.length > 0) {
+    for (const [id, sum] of await loadSummaries(s, missing)) {
+      const e = serializeEnvelope(sum.envelope, { utf8 });
+      out.set(id, e);
+      remember(id, utf8 ? { envUtf8: e, search: sum.search } : { env: e, search: sum.search });
+    }
+  }
+  return out;
+}
+
+/** Decoded SEARCH header fields by blob id, from the cache or the summaries. */
+export async function loadSearchFields(s: ImapSession, msgs: readonly StoredMessage[]): Promise<Map<string, SearchFields>> {
+  const out = new Map<string, SearchFields>();
+  const missing: StoredMessage[] = [];
+  for (const m of msgs) {
+    const f = facts.get(m.blobId)?.search;
+    if (f) out.set(m.blobId, f);
+    else missing.push(m);
+  }
+  if (missing.length > 0) {
+    for (const [id, sum] of await loadSummaries(s, missing)) {
+      out.set(id, sum.search);
+      remember(id, { search: sum.search });
+    }
   }
   return out;
 }

@@ -176,6 +176,45 @@ describe('three nodes sharing one PostgreSQL database', { skip: skip ?? false },
     await b.logout();
   });
 
+  it('concurrent APPEND, STORE and EXPUNGE from sessions on two nodes keep UIDs and MODSEQs consistent', async () => {
+    const a = imap(1, { disableAutoIdle: true });
+    const b = imap(2, { disableAutoIdle: true });
+    await a.connect();
+    await b.connect();
+    await a.mailboxCreate('Race');
+    const uidOf = (r: unknown) => (r as { uid?: number }).uid!;
+    const appended = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).append('Race', `Subject: r${i}\r\n\r\n${i}\r\n`, [])),
+    );
+    const uids = appended.map(uidOf).sort((x, y) => x - y);
+    assert.deepEqual(uids, Array.from({ length: 30 }, (_, i) => i + 1), 'unique, gap-free UIDs across nodes');
+    await a.mailboxOpen('Race');
+    await b.mailboxOpen('Race');
+    await Promise.all([
+      a.messageFlagsAdd({ uid: '1:10' } as never, ['\\Deleted'], { uid: true }),
+      b.messageFlagsAdd({ uid: '5:20' } as never, ['\\Flagged'], { uid: true }),
+      a.append('Race', 'Subject: late\r\n\r\nx\r\n', ['\\Seen']),
+    ]);
+    await b.messageDelete({ uid: '1:10' } as never, { uid: true });
+    const state = async (c: ImapFlow) => {
+      await c.noop();
+      const out: Array<[number, string, string]> = [];
+      for await (const m of c.fetch('1:*', { uid: true, flags: true, modseq: true } as never)) {
+        const msg = m as unknown as { uid: number; flags: Set<string>; modseq: bigint };
+        out.push([msg.uid, [...msg.flags].sort().join(' '), String(msg.modseq)]);
+      }
+      return out.sort((x, y) => x[0] - y[0]);
+    };
+    const sa = await state(a);
+    const sb = await state(b);
+    assert.deepEqual(sa, sb, 'both nodes see the same UIDs, flags and MODSEQs');
+    assert.ok(sa.every((x) => /^[1-9][0-9]*$/.test(x[2])), `MODSEQs present (CONDSTORE): ${JSON.stringify(sa.slice(0, 3))}`);
+    assert.deepEqual(sa.map((x) => x[0]), [...Array.from({ length: 20 }, (_, i) => i + 11), 31]);
+    assert.ok(sa.filter((x) => x[0] <= 20).every((x) => x[1].includes('\\Flagged')));
+    await a.logout();
+    await b.logout();
+  });
+
   it('one POP3 session per maildrop across nodes ([IN-USE] on the second node)', async () => {
     const hold = net.connect({ port: nodes[0]!.server.ports.pop3!, host: '127.0.0.1' });
     hold.setEncoding('latin1');

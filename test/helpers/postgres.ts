@@ -45,8 +45,27 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A throwaway database (CREATE DATABASE … then DROP … WITH (FORCE)). */
+/** A throwaway database (CREATE DATABASE … then DROP … WITH (FORCE)). When
+ * MAILROOM_TEST_PG names one (CI makes one per run and drops it at the end),
+ * that database is used instead and only the schemas handed out are dropped,
+ * so a crashed test leaves nothing behind once the run's database is gone. */
 export async function createTestDatabase(prefix = 'mailroom_t'): Promise<TestDatabase> {
+  if (process.env.MAILROOM_TEST_PG) {
+    const schemas: string[] = [];
+    return {
+      url: PG_BASE,
+      schemaUrl() {
+        const u = new URL(PG_BASE);
+        const schema = `${prefix}_${randomBytes(5).toString('hex')}`.toLowerCase();
+        u.searchParams.set('schema', schema);
+        schemas.push(u.href);
+        return u.href;
+      },
+      async drop() {
+        for (const url of schemas) await dropSchema(url).catch(() => {});
+      },
+    };
+  }
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(PG_BASE, name);

@@ -244,6 +244,33 @@ describe('IMAP protocol edge cases', () => {
   });
 });
 
+describe('IMAP summaries and quota', () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ toml: BASE + '[auth]\nallow_plaintext_loopback = true\n', users: { 'dan@example.org': 'pw' }, quotas: { 'dan@example.org': 3000 } });
+  });
+  after(() => ts.stop());
+
+  it('computes and stores the MIME summary of a message stored without one; COPY over quota is NO [OVERQUOTA]', async () => {
+    const store = ts.server.store;
+    const acc = (await store.getAccount('dan@example.org'))!;
+    const body = 'From: Eve <eve@x.example>\r\nSubject: no meta\r\n\r\n' + 'z'.repeat(1200) + '\r\n';
+    await store.deliver({ content: [Buffer.from(body)], internalDate: new Date(), recipients: [{ accountId: acc.id }] });
+    const [m] = await store.listMessages((await store.getMailbox(acc.id, 'INBOX'))!.id);
+    assert.equal((await store.getMessageMeta([m!.blobId])).get(m!.blobId) ?? null, null, 'stored without a summary');
+    const r = await Raw.open(ts.imapPort);
+    await r.cmd('a', 'LOGIN dan@example.org pw');
+    await r.cmd('b', 'SELECT INBOX');
+    assert.match(await r.cmd('c', 'FETCH 1 (ENVELOPE)'), /ENVELOPE \(NIL "no meta" \(\("Eve" NIL "eve" "x\.example"\)\)/);
+    assert.ok((await store.getMessageMeta([m!.blobId])).get(m!.blobId), 'the summary was stored on first FETCH');
+    // 1.3 KB used of 3,000 bytes: one copy fits, the second does not.
+    assert.match(await r.cmd('d', 'COPY 1 Archive'), /^d OK \[COPYUID/m);
+    assert.match(await r.cmd('e', 'COPY 1 Archive'), /^e NO \[OVERQUOTA\]/m);
+    assert.match(await r.cmd('f', 'MOVE 1 Trash'), /^f OK/m);
+    r.close();
+  });
+});
+
 describe('IMAP before TLS and at the limits', () => {
   let ts: TestServer;
   before(async () => {

@@ -182,7 +182,8 @@ describe('PostgreSQL store', { skip: skip ?? false }, () => {
         while (!(heard.some((h) => h.kind === 'mailboxes') && b.listener.connected) && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 20));
         }
-        assert.ok(heard.some((h) => h.kind === 'mailboxes' && h.mailboxId === 0), JSON.stringify(heard));
+        const inboxId = (await b.getMailbox(acc.id, 'INBOX'))!.id;
+        assert.ok(heard.some((h) => h.kind === 'mailboxes' && h.mailboxId === inboxId), JSON.stringify(heard));
         // And it listens again.
         await a.deliver({ content: [Buffer.from('Subject: again\r\n\r\nx\r\n')], internalDate: new Date(), recipients: [{ accountId: acc.id }] });
         const d2 = Date.now() + 1000;

@@ -10,7 +10,7 @@
 // - the outbound queue leases with FOR UPDATE SKIP LOCKED (queue.ts);
 // - watch() hears about changes from every node through LISTEN/NOTIFY
 //   (listener.ts); after a lost LISTEN connection each watcher gets a
-//   `{ kind: 'mailboxes', mailboxId: 0, modseq: 0 }` change meaning "re-read";
+//   `kind: 'mailboxes'` change for every mailbox of its account ("re-read");
 // - schema migrations run once under an advisory lock (migrations.ts).
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -300,16 +300,21 @@ export class PgStore implements Store {
     }
   }
 
+  /** After a lost LISTEN connection: notifications sent meanwhile are gone,
+   * so every watcher hears of every mailbox of its account (kind
+   * 'mailboxes', with the mailbox's current HIGHESTMODSEQ) and re-reads. */
   #everyoneRecheck(): void {
-    for (const [accountId, set] of this.#watchers) {
-      for (const fn of [...set]) {
-        try {
-          fn({ accountId, mailboxId: 0, modseq: 0, kind: 'mailboxes' });
-        } catch {
-          /* as above */
-        }
-      }
-    }
+    const accounts = [...this.#watchers.keys()];
+    if (accounts.length === 0 || this.#closed) return;
+    this.#pool
+      .query<{ id: number; account_id: number; highest_modseq: number }>(
+        'SELECT id, account_id, highest_modseq FROM mailboxes WHERE account_id = ANY($1::bigint[]) ORDER BY id',
+        [accounts],
+      )
+      .then(
+        (r) => this.#dispatchAll(r.rows.map((m) => ({ accountId: m.account_id, mailboxId: m.id, modseq: m.highest_modseq, kind: 'mailboxes' as const }))),
+        () => {},
+      );
   }
 
   // Domains

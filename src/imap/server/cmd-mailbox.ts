@@ -153,7 +153,7 @@ export async function statusData(s: ImapSession, mailboxId: number, items: reado
         break;
       case 'RECENT': {
         // RFC 3501 §2.3.2: messages no session has seen yet.
-        const claimed = recentClaimed(mailboxId);
+        const claimed = recentClaimed(s.services.store, mailboxId);
         const all = claimed >= st.uidNext - 1 ? [] : await s.services.store.listMessages(mailboxId);
         out.push(`RECENT ${all.filter((m) => m.uid > claimed).length}`);
         break;

@@ -53,7 +53,7 @@ async function open(s: ImapSession, _tag: string, a: Args, readOnly: boolean): P
   const maxUid = uids.length > 0 ? uids[uids.length - 1]! : 0;
   let modseq = mb.highestModseq;
   for (const m of msgs) if (m.modseq > modseq) modseq = m.modseq;
-  const sel = new SelectedMailbox({ mailboxId: mb.id, name: mb.name, readOnly, uidValidity: mb.uidValidity, uids, modseq });
+  const sel = new SelectedMailbox({ mailboxId: mb.id, name: mb.name, readOnly, uidValidity: mb.uidValidity, uids, modseq, scope: store });
   const keywords = new Set<string>();
   let firstUnseen = 0;
   for (let i = 0; i < msgs.length; i++) {

@@ -118,21 +118,29 @@ export class UidMap {
 
 // RFC 3501 §2.3.2 \Recent (IMAP4rev1 only; RFC 9051 dropped it): a message is
 // recent for the first session that sees it in a read-write SELECT. The
-// highest UID claimed so far per mailbox is kept in this process (after a
-// restart every message is recent once more, which the flag's vagueness allows).
-const recentClaims = new Map<number, number>();
+// highest UID claimed so far per mailbox is kept in this process, per store
+// (after a restart every message is recent once more, which the flag's
+// vagueness allows).
+const recentClaims = new WeakMap<object, Map<number, number>>();
 
-/** UIDs above `max` of a mailbox nobody has claimed yet; with claim, they become this session's. */
-export function claimRecent(mailboxId: number, maxUid: number, claim: boolean): [number, number] | null {
-  const prev = recentClaims.get(mailboxId) ?? 0;
+function claimsOf(store: object): Map<number, number> {
+  let m = recentClaims.get(store);
+  if (!m) recentClaims.set(store, (m = new Map()));
+  return m;
+}
+
+/** UIDs above the last claim up to maxUid, nobody's yet; with claim, they become this session's. */
+export function claimRecent(store: object, mailboxId: number, maxUid: number, claim: boolean): [number, number] | null {
+  const claims = claimsOf(store);
+  const prev = claims.get(mailboxId) ?? 0;
   if (maxUid <= prev) return null;
-  if (claim) recentClaims.set(mailboxId, maxUid);
+  if (claim) claims.set(mailboxId, maxUid);
   return [prev + 1, maxUid];
 }
 
 /** The highest UID of a mailbox some session has claimed as recent. */
-export function recentClaimed(mailboxId: number): number {
-  return recentClaims.get(mailboxId) ?? 0;
+export function recentClaimed(store: object, mailboxId: number): number {
+  return recentClaims.get(store)?.get(mailboxId) ?? 0;
 }
 
 export class SelectedMailbox {
@@ -152,7 +160,11 @@ export class SelectedMailbox {
   /** UID ranges that are \Recent for this session (RFC 3501 §2.3.2). */
   readonly recent: Array<[number, number]> = [];
 
-  constructor(o: { mailboxId: number; name: string; readOnly: boolean; uidValidity: number; uids: Iterable<number>; modseq: number }) {
+  /** Whose \Recent claims apply (the store the mailbox lives in). */
+  readonly scope: object;
+
+  constructor(o: { mailboxId: number; name: string; readOnly: boolean; uidValidity: number; uids: Iterable<number>; modseq: number; scope?: object }) {
+    this.scope = o.scope ?? recentClaims;
     this.mailboxId = o.mailboxId;
     this.name = o.name;
     this.readOnly = o.readOnly;
@@ -187,7 +199,7 @@ export class SelectedMailbox {
 
   /** Takes the recent claim for UIDs up to maxUid (read-write) or notes the unclaimed ones (read-only). */
   noteRecent(maxUid: number): void {
-    const r = claimRecent(this.mailboxId, maxUid, !this.readOnly);
+    const r = claimRecent(this.scope, this.mailboxId, maxUid, !this.readOnly);
     if (r) this.recent.push(r);
   }
 

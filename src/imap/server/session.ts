@@ -78,6 +78,8 @@ export class ImapSession {
   #closed = false;
   #onClosed: (() => void)[] = [];
   #unwatch: (() => void) | null = null;
+  #commands = 0;
+  readonly #startedAt = Date.now();
   readonly #handlers = {
     data: (chunk: Buffer) => this.#onData(chunk),
     error: (err: Error) => {
@@ -361,6 +363,7 @@ export class ImapSession {
         return;
       }
       case 'command':
+        this.#commands++;
         this.#armTimer();
         await runCommand(this, ev.tag, ev.tokens);
         return;
@@ -384,6 +387,8 @@ export class ImapSession {
   #teardown(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // One line per session for operators (DESIGN 15): who, how long, how much.
+    this.log.info('session closed', { user: this.user?.address, tls: this.tls, commands: this.#commands, ms: Date.now() - this.#startedAt });
     this.mode = 'closed';
     this.state = 'logout';
     this.#unwatch?.();

@@ -44,6 +44,8 @@ export async function append(s: ImapSession, _tag: string, a: Args): Promise<Don
   if (acc && acc.quotaBytes > 0 && acc.usedBytes + content.length > acc.quotaBytes) return no('APPEND: over quota', 'OVERQUOTA');
   const meta = s.summarize(content);
   const r = await store.append(mb.id, { content: [content], flags, internalDate: date ?? s.now(), meta });
+  // RFC 9051 §6.3.12: APPEND into the selected mailbox is announced (EXISTS) before the OK.
+  if (s.selected?.mailboxId === mb.id) s.selected.dirty = true;
   if (mb.specialUse === '\\Junk') {
     // Junk training hears of messages a client files into Junk itself.
     try {

@@ -45,6 +45,7 @@ async function transfer(s: ImapSession, a: Args, uid: boolean, isMove: boolean):
   } else {
     r = isMove ? await store.moveMessages(sel.mailboxId, present, dest.id) : await store.copyMessages(sel.mailboxId, present, dest.id);
   }
+  if (dest.id === sel.mailboxId) sel.dirty = true; // the new copies are announced before the OK
   const code = r.mapping.length > 0 ? `COPYUID ${r.uidValidity} ${compressUids(r.mapping.map((x) => x.sourceUid))} ${compressUids(r.mapping.map((x) => x.destUid))}` : undefined;
   const src = await store.getMailbox(accountId, sel.name);
   notify(s, src, dest, msgs.map((m) => m.blobId), isMove ? 'move' : 'copy');

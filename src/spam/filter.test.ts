@@ -1,7 +1,7 @@
 // The combined score over a real store: lists, per-user learning, bands.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpamFilter, bayesRule, listHit, matchesSender, fromAddress } from './filter.ts';
+import { SpamFilter, allowableSenders, bayesRule, listHit, matchesSender, fromAddress } from './filter.ts';
 import { trainMessage, lessonForMove } from './training.ts';
 import { authFromVerdicts } from './hook.ts';
 import { openSqliteStore } from '../store/sqlite/index.ts';
@@ -20,6 +20,45 @@ test('sender patterns and list precedence', () => {
   assert.equal(listHit(rules, ['friend@example.org'])!.name, 'USER_ALLOWLIST');
   assert.equal(listHit(rules, ['x@other.example']), null);
   assert.equal(fromAddress('"Bob" <Bob@Example.org>'), 'bob@example.org');
+});
+
+test('an allow entry matches only a sender identity that authentication vouched for; block entries match any', () => {
+  const rules = [{ accountId: 1, pattern: '@bank.example', action: 'allow' as const }];
+  const forged = { envelope: 'x@spammer.example', from: 'ceo@bank.example' };
+  // Checks ran and nothing passed: a forged From of an allowed domain earns nothing.
+  const none = allowableSenders(forged.envelope, forged.from, { spf: 'fail', dmarc: 'fail' });
+  assert.deepEqual(none, []);
+  assert.equal(listHit(rules, [forged.envelope, forged.from], none), null);
+  // DMARC pass: the From address is the sender's; SPF pass: the envelope sender is.
+  assert.deepEqual(allowableSenders('x@spammer.example', 'ceo@bank.example', { spf: 'pass', dmarc: 'pass' }), ['x@spammer.example', 'ceo@bank.example']);
+  assert.deepEqual(allowableSenders('b@bank.example', 'ceo@bank.example', { spf: 'pass', dmarc: 'none' }), ['b@bank.example']);
+  assert.equal(listHit(rules, ['b@bank.example', 'ceo@bank.example'], ['b@bank.example'])!.name, 'USER_ALLOWLIST');
+  // Without results (checks off) both identities count, as before.
+  assert.deepEqual(allowableSenders('a@x.example', 'b@y.example', undefined), ['a@x.example', 'b@y.example']);
+  assert.deepEqual(allowableSenders(null, 'b@y.example', {}), ['b@y.example']);
+  // A block entry matches the forged identity all the same.
+  const block = [{ accountId: 1, pattern: '@bank.example', action: 'block' as const }];
+  assert.equal(listHit(block, [forged.envelope, forged.from], none)!.name, 'USER_BLOCKLIST');
+});
+
+test('SpamFilter: a forged From of an allowlisted domain, with DMARC failing, is not allowlisted', async () => {
+  const tmp = await tempDir();
+  const store = await openSqliteStore({ dataDir: tmp.dir, commitIn: 'main' });
+  try {
+    await store.addDomain('example.org');
+    const a = await store.addAccount({ address: 'a@example.org', passwordHash: 'x', quotaBytes: 0 });
+    await store.addSenderRule({ accountId: a.id, pattern: '@bank.example', action: 'allow' });
+    const filter = new SpamFilter({ store, bayesMinMessages: 1 });
+    const content = Buffer.from('From: ceo@bank.example\r\nSubject: wire\r\nDate: Mon, 5 Jan 2026 09:00:00 +0000\r\nMessage-ID: <1@bank.example>\r\n\r\npay now\r\n');
+    const now = new Date('2026-01-05T10:00:00Z');
+    const forged = await filter.score({ content, envelopeFrom: 'x@spammer.example', auth: { spf: 'pass', dmarc: 'fail' }, now, accountIds: [a.id] });
+    assert.ok(!forged.perAccount.get(a.id)!.hits.some((h) => h.name === 'USER_ALLOWLIST'), JSON.stringify(forged.perAccount.get(a.id)!.hits));
+    const real = await filter.score({ content, envelopeFrom: 'bounce@bank.example', auth: { spf: 'pass', dmarc: 'pass' }, now, accountIds: [a.id] });
+    assert.ok(real.perAccount.get(a.id)!.hits.some((h) => h.name === 'USER_ALLOWLIST'));
+  } finally {
+    await store.close();
+    await tmp.remove();
+  }
 });
 
 test('bayes bands', () => {

@@ -71,12 +71,14 @@ export function matchesSender(pattern: string, address: string): boolean {
   return domain === d || domain.endsWith('.' + d);
 }
 
-/** Block wins over allow when both match (a blocked sender stays blocked). */
-export function listHit(rules: readonly SenderRule[], senders: readonly string[]): RuleHit | null {
-  const match = (action: 'allow' | 'block') => rules.find((r) => r.action === action && senders.some((s) => matchesSender(r.pattern, s)));
-  const block = match('block');
+/** Block wins over allow when both match (a blocked sender stays blocked).
+ * `allowSenders` are the identities an allow entry may match (default: all
+ * of `senders`); see `allowableSenders`. */
+export function listHit(rules: readonly SenderRule[], senders: readonly string[], allowSenders: readonly string[] = senders): RuleHit | null {
+  const match = (action: 'allow' | 'block', who: readonly string[]) => rules.find((r) => r.action === action && who.some((s) => matchesSender(r.pattern, s)));
+  const block = match('block', senders);
   if (block) return { name: 'USER_BLOCKLIST', points: LIST_POINTS.USER_BLOCKLIST, reason: `sender matches block list entry ${block.pattern}` };
-  const allow = match('allow');
+  const allow = match('allow', allowSenders);
   if (allow) return { name: 'USER_ALLOWLIST', points: LIST_POINTS.USER_ALLOWLIST, reason: `sender matches allow list entry ${allow.pattern}` };
   return null;
 }
@@ -92,6 +94,19 @@ function reputation(counts: ReadonlyMap<string, TokenCounts>, fromToken: string 
 
 function total(hits: readonly RuleHit[]): number {
   return Math.round(hits.reduce((s, h) => s + h.points, 0) * 100) / 100;
+}
+
+/** The sender identities an allow entry may match. Both the envelope sender
+ * and the From address are free for anyone to write, and an allow entry is
+ * worth -100 points: when sender authentication ran (its results are known),
+ * only an identity it vouched for counts — the envelope sender when SPF
+ * passed (RFC 7208 §2.4), the From address when DMARC passed (RFC 7489 §3.1:
+ * SPF or DKIM aligned with the From domain). Without results (`[auth_checks]`
+ * off) both count, as before. Block entries always match either. */
+export function allowableSenders(envelopeFrom: string | null, from: string | null, auth: AuthResults | undefined): string[] {
+  const known = !!auth && (auth.spf !== undefined || auth.dmarc !== undefined);
+  const out = known ? [auth.spf === 'pass' ? envelopeFrom : null, auth.dmarc === 'pass' ? from : null] : [envelopeFrom, from];
+  return out.filter((s): s is string => !!s);
 }
 
 /** The address in a From field (`Name <a@b>` → a@b), lower-case, or null. */
@@ -142,7 +157,9 @@ export class SpamFilter {
       return { hits, p };
     };
     const shared = withModel(ruleHits, gCounts, gTotals);
-    const senders = [input.envelopeFrom, fromAddress(header(view, 'from'))].filter((s): s is string => !!s);
+    const fromAddr = fromAddress(header(view, 'from'));
+    const senders = [input.envelopeFrom, fromAddr].filter((s): s is string => !!s);
+    const allowSenders = allowableSenders(input.envelopeFrom, fromAddr, input.auth);
     const globalRules = ids.length > 0 ? await store.listSenderRules(0) : [];
     const perAccount = new Map<number, ScoreResult>();
     for (const [i, id] of ids.entries()) {
@@ -153,7 +170,7 @@ export class SpamFilter {
       const totals = { spam: gTotals.spam + uTotals.spam, ham: gTotals.ham + uTotals.ham };
       const { hits } = withModel(ruleHits, counts, totals);
       // The user's own list first; the global list (account 0) applies when the user has no matching entry.
-      const list = listHit(uRules, senders) ?? listHit(globalRules, senders);
+      const list = listHit(uRules, senders, allowSenders) ?? listHit(globalRules, senders, allowSenders);
       if (list) hits.push(list);
       perAccount.set(id, { score: total(hits), hits });
     }

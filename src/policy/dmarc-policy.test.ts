@@ -74,6 +74,16 @@ test('SPF fail alone follows spf_fail_policy: mark (default), junk, reject 550 5
   assert.equal(decide(res({ spf: 'temperror' }), S).action, 'deliver');
 });
 
+test('SPF fail with DMARC passing (an aligned DKIM signature, e.g. forwarded mail) is only recorded, whatever spf_fail_policy says', () => {
+  const fwd = res({ spf: 'fail', dmarc: 'pass', policy: 'reject', dkim: [{ result: 'pass', aligned: true }] });
+  for (const spf_fail_policy of ['mark', 'junk', 'reject'] as const) {
+    const d = decide(fwd, { ...S, spf_fail_policy });
+    assert.equal(d.action, 'deliver', spf_fail_policy);
+    assert.equal(d.decidedBy, 'spf');
+  }
+  assert.equal(decide(res({ spf: 'temperror', dmarc: 'pass', dkim: [{ result: 'pass', aligned: true }] }), { ...S, spf_fail_policy: 'reject' }).action, 'deliver');
+});
+
 test('pass everywhere: deliver, nobody decided', () => {
   const d = decide(res({ spf: 'pass', dmarc: 'pass', policy: 'reject', dkim: [{ result: 'pass', aligned: true }] }), S);
   assert.deepEqual(d, { action: 'deliver', decidedBy: null, reason: null });

@@ -14,7 +14,7 @@
 // 2. DMARC `temperror` (the policy record could not be fetched): deferred
 //    with `451 4.7.1` if temperror_policy is "defer" and nothing passed
 //    aligned (RFC 7489 §6.6.3 lets receivers defer).
-// 3. SPF `fail` (RFC 7208 §8.4): `spf_fail_policy` — mark (only recorded,
+// 3. SPF `fail` (RFC 7208 §8.4), unless DMARC passed: `spf_fail_policy` — mark (only recorded,
 //    the default), junk, or reject (`550 5.7.23`, RFC 7372 §3.2). With
 //    "reject", an SPF `temperror` defers (`451 4.7.24`, RFC 7208 §8.6 /
 //    RFC 7372 §3.2), since the answer could have been fail.
@@ -76,7 +76,11 @@ export function decide(r: SenderAuthResult, s: AuthPolicySettings): AuthDecision
     };
   }
 
-  if (r.spf.result === 'fail' && s.spf_fail_policy !== 'mark') {
+  // "SPF fail alone": when DMARC passed (an aligned DKIM signature vouches for
+  // the From domain, as for forwarded mail whose SPF breaks), SPF fail is only
+  // recorded (RFC 7489 §10.1 warns against SPF rejections that pre-empt DMARC).
+  const dmarcPassed = dm.result === 'pass';
+  if (r.spf.result === 'fail' && s.spf_fail_policy !== 'mark' && !dmarcPassed) {
     const what = `SPF fail for ${r.spf.identity === 'helo' ? 'HELO' : 'MAIL FROM'} domain ${r.spf.domain || '(none)'}`;
     if (s.spf_fail_policy === 'reject') {
       // RFC 7208 §8.4: the exp= text may be returned to the sender.
@@ -86,7 +90,7 @@ export function decide(r: SenderAuthResult, s: AuthPolicySettings): AuthDecision
     return { action: 'junk', decidedBy: 'spf', reason: `${what}: delivered to Junk` };
   }
 
-  if (r.spf.result === 'temperror' && s.spf_fail_policy === 'reject' && s.temperror_policy === 'defer') {
+  if (r.spf.result === 'temperror' && s.spf_fail_policy === 'reject' && s.temperror_policy === 'defer' && !dmarcPassed) {
     return {
       action: 'defer',
       decidedBy: 'spf',
@@ -96,7 +100,7 @@ export function decide(r: SenderAuthResult, s: AuthPolicySettings): AuthDecision
   }
 
   if (dm.result === 'fail') return { action: 'deliver', decidedBy: 'dmarc', reason: `DMARC failure of ${from} with p=${dm.policy ?? 'none'}: only recorded` };
-  if (r.spf.result === 'fail') return { action: 'deliver', decidedBy: 'spf', reason: 'SPF fail: only recorded (spf_fail_policy = "mark")' };
+  if (r.spf.result === 'fail') return { action: 'deliver', decidedBy: 'spf', reason: dmarcPassed && s.spf_fail_policy !== 'mark' ? 'SPF fail: only recorded (DMARC passed)' : 'SPF fail: only recorded (spf_fail_policy = "mark")' };
   return { action: 'deliver', decidedBy: null, reason: null };
 }
 

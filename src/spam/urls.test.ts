@@ -39,3 +39,19 @@ test('property: extraction is bounded and never throws', () => {
     { numRuns: 200 },
   );
 });
+
+test('anchors are read in one pass: 1 MiB of unclosed anchors or tags does not stall (was quadratic or worse)', () => {
+  for (const unit of ['<a href=x>', '<a href="', "<a href='http://a.example/' title=", '<a href=http://b.example/>t']) {
+    const html = unit.repeat(Math.floor((1024 * 1024) / unit.length));
+    const v = viewMessage(Buffer.from(`Content-Type: text/html\r\n\r\n${html}\r\n`));
+    const t = performance.now();
+    const links = extractLinks(v);
+    const ms = performance.now() - t;
+    assert.ok(links.length <= MAX_URLS);
+    // Measured ~120 ms for the worst of these; the old pattern took seconds to minutes.
+    assert.ok(ms < 3000, `${JSON.stringify(unit)}: ${ms.toFixed(0)} ms`);
+  }
+  // The text of an unclosed anchor ends at the next anchor; nested markup is dropped.
+  const v = viewMessage('Content-Type: text/html\r\n\r\n<a href="https://x.example/">www.bank.example<a HREF=\'https://y.example/\'><b>y</b></A >');
+  assert.deepEqual(extractLinks(v).filter((l) => l.text !== undefined).map((l) => [l.host, l.text]), [['x.example', 'www.bank.example'], ['y.example', 'y']]);
+});

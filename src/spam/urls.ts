@@ -19,7 +19,34 @@ export interface Link {
 export const MAX_URLS = 100;
 
 const URL_IN_TEXT = /\bhttps?:\/\/[^\s"'<>()\[\]{}]+/gi;
-const ANCHOR = /<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>([\s\S]*?)<\/a\s*>/gi;
+// An anchor's opening tag cannot contain `<` or `>`, so each scan stops at the
+// next tag and the whole part is read once. (A single regex over the anchor and
+// its text, with `[\s\S]*?` up to `</a>`, rescanned the rest of the part from
+// every `<a` without a close: 1 MiB of `<a href="` took minutes.)
+const A_OPEN = /<a\s[^<>]{0,4000}>/gi;
+const A_CLOSE = /<\/a\s*>/gi;
+const HREF = /(?:^|[\s"'])href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))/i;
+/** Link text longer than this is cut (it only feeds the "text names another host" rule). */
+const MAX_LINK_TEXT = 4000;
+
+/** The anchors of an HTML part: href and the text up to `</a>` (or the next `<a`). Linear in the part. */
+export function htmlAnchors(html: string): { href: string; text: string }[] {
+  const opens: { start: number; end: number; tag: string }[] = [];
+  for (const m of html.matchAll(A_OPEN)) opens.push({ start: m.index, end: m.index + m[0].length, tag: m[0] });
+  const closes: number[] = [];
+  for (const m of html.matchAll(A_CLOSE)) closes.push(m.index);
+  const out: { href: string; text: string }[] = [];
+  let c = 0;
+  for (let i = 0; i < opens.length; i++) {
+    const o = opens[i];
+    const h = HREF.exec(o.tag.slice(2, -1));
+    if (!h) continue;
+    while (c < closes.length && closes[c] < o.end) c++;
+    const stop = Math.min(c < closes.length ? closes[c] : html.length, i + 1 < opens.length ? opens[i + 1].start : html.length, o.end + MAX_LINK_TEXT);
+    out.push({ href: h[1] ?? h[2] ?? h[3] ?? '', text: html.slice(o.end, stop) });
+  }
+  return out;
+}
 
 /** Parses the authority of an http(s) URL by hand (WHATWG URL would hide the tricks we look for). */
 export function parseLink(url: string): Link {
@@ -46,10 +73,10 @@ export function extractLinks(v: MessageView): Link[] {
     out.push(l);
   };
   for (const h of v.html) {
-    for (const m of h.matchAll(ANCHOR)) {
-      const href = decodeEntities(m[1] ?? m[2] ?? m[3] ?? '');
+    for (const a of htmlAnchors(h)) {
+      const href = decodeEntities(a.href);
       if (!/^https?:/i.test(href)) continue;
-      const text = decodeEntities(m[4].replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
+      const text = decodeEntities(a.text.replace(/<[^<>]*>/g, ' ')).replace(/\s+/g, ' ').trim();
       add({ ...parseLink(href), text });
       if (out.length >= MAX_URLS) return out;
     }

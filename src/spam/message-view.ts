@@ -179,10 +179,11 @@ function escapeRe(s: string): string {
 export function htmlToText(html: string): string {
   return decodeEntities(
     html
-      .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
+      .replace(/<(script|style)\b[^<>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
       .replace(/<!--[\s\S]*?-->/g, ' ')
       .replace(/<br\s*\/?>|<\/p>|<\/div>/gi, '\n')
-      .replace(/<[^>]*>/g, ' '),
+      // A tag cannot contain `<`: with `[^>]*` every `<` without a `>` rescanned the rest (quadratic).
+      .replace(/<[^<>]*>/g, ' '),
   );
 }
 

@@ -67,3 +67,17 @@ test('property: any message gives finite points and never throws', () => {
     { numRuns: 300 },
   );
 });
+
+test('1 MiB of unclosed tags does not stall the rules (tag scans stop at the next "<"; was quadratic)', () => {
+  for (const unit of ['<b ', '<b style="x" ', '<span style="display:none">abc']) {
+    const html = unit.repeat(Math.floor((1024 * 1024) / unit.length));
+    const view = viewMessage(Buffer.from(`Content-Type: text/html\r\n\r\n${html}\r\n`));
+    const t = performance.now();
+    evaluateRules({ view, envelopeFrom: null, now: new Date('2026-01-05T10:00:00Z') });
+    const ms = performance.now() - t;
+    // Measured well under 300 ms; 256 KiB of "<b " took ~11 s before.
+    assert.ok(ms < 3000, `${JSON.stringify(unit)}: ${ms.toFixed(0)} ms`);
+  }
+  assert.ok(hasHiddenText('<div style="display: none">buy cheap pills</DIV>'));
+  assert.ok(!hasHiddenText('<div style="display:none">'));
+});

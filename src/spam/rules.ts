@@ -203,11 +203,28 @@ function containsPhrase(hay: string, phrase: string): boolean {
  * display:none, visibility:hidden, a zero or one-pixel font, opacity 0, or
  * white text on an explicitly white background. White text alone is not
  * counted: newsletters put it on coloured table cells (bgcolor). */
+// An opening tag cannot contain `<` or `>`, so each scan stops at the next tag
+// and a part is read once; the element's text is looked for in the 2,000
+// characters after its tag. (One regex with `[^>]*` before and after the style
+// attribute rescanned the rest of the part from every `<b`: 256 KiB of `<b `
+// held the event loop for minutes.)
+const STYLED_OPEN = /<([a-z][a-z0-9]*)\s[^<>]{0,4000}>/gi;
+const STYLE_ATTR = /(?:^|[\s"'])style\s*=\s*["']([^"']*)["']/i;
+const closeTags = new Map<string, RegExp>();
+
 export function hasHiddenText(html: string): boolean {
-  const styled = /<([a-z]+)\b[^>]*\bstyle\s*=\s*["']([^"']*)["'][^>]*>([\s\S]{0,2000}?)<\/\1/gi;
-  for (const m of html.matchAll(styled)) {
-    const style = m[2].toLowerCase().replace(/\s+/g, '');
-    const text = htmlToText(m[3]).trim();
+  for (const m of html.matchAll(STYLED_OPEN)) {
+    const attr = STYLE_ATTR.exec(m[0].slice(m[1].length + 1, -1));
+    if (!attr) continue;
+    const name = m[1].toLowerCase();
+    let close = closeTags.get(name);
+    if (!close) closeTags.set(name, (close = new RegExp(`</${name}(?![a-z0-9])`, 'i')));
+    const start = m.index + m[0].length;
+    const window = html.slice(start, start + 2000 + name.length + 2);
+    const end = window.search(close);
+    if (end < 0) continue;
+    const style = attr[1].toLowerCase().replace(/\s+/g, '');
+    const text = htmlToText(window.slice(0, end)).trim();
     if (text.length < 3) continue;
     if (/display:none|visibility:hidden|font-size:[01](px|pt)?(;|$)|font-size:0(\.\d+)?em|opacity:0(;|$)/.test(style)) return true;
     const white = '(#fff(?:fff)?|white)\\b';

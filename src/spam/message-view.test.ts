@@ -89,3 +89,8 @@ test('only the first MiB is read: a huge message costs bounded time', () => {
   assert.ok(v.text[0].length <= VIEW_LIMITS.maxInput);
   assert.ok(performance.now() - t0 < 2000);
 });
+
+test('htmlToText drops script/style elements and comments (any case), keeps the rest; an unclosed one leaves the rest', () => {
+  assert.equal(htmlToText('a<SCRIPT type="x">evil()</script >b<!-- hid -->c<style>p{}</STYLE>d').replace(/\s+/g, ''), 'abcd');
+  assert.equal(htmlToText('a<!-- never closed <b>x</b>').includes('x'), true);
+});

@@ -176,11 +176,35 @@ function escapeRe(s: string): string {
 }
 
 /** HTML → visible-ish text: scripts/styles dropped, tags removed, common entities decoded. */
+/** Drops <script>/<style> elements and comments in one forward pass. (Two
+ * regexes with `[\s\S]*?` up to the close rescanned the rest of the part from
+ * every open without a close: 256 KiB of `<!--` took 2.5 s.) An open without
+ * a close leaves the rest as it is. */
+function stripBlocks(html: string): string {
+  const lower = html.replace(/[A-Z]+/g, (m) => m.toLowerCase()); // ASCII only: same length, same indices
+  const open = /<!--|<(script|style)\b[^<>]*>/g;
+  let out = '';
+  let i = 0;
+  for (;;) {
+    open.lastIndex = i;
+    const m = open.exec(lower);
+    if (!m) break;
+    const marker = m[1] ? '</' + m[1] : '-->';
+    const close = lower.indexOf(marker, m.index + m[0].length);
+    if (close < 0) break;
+    out += html.slice(i, m.index) + ' ';
+    i = close + marker.length;
+    if (m[1]) {
+      const gt = lower.indexOf('>', i);
+      i = gt < 0 ? lower.length : gt + 1;
+    }
+  }
+  return out + html.slice(i);
+}
+
 export function htmlToText(html: string): string {
   return decodeEntities(
-    html
-      .replace(/<(script|style)\b[^<>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<!--[\s\S]*?-->/g, ' ')
+    stripBlocks(html)
       .replace(/<br\s*\/?>|<\/p>|<\/div>/gi, '\n')
       // A tag cannot contain `<`: with `[^>]*` every `<` without a `>` rescanned the rest (quadratic).
       .replace(/<[^<>]*>/g, ' '),

@@ -70,7 +70,7 @@ import { PgBlobStore } from '../blobs/pg-blobs.ts';
 import { createPool, isForeignKeyViolation, isUniqueViolation, parsePgUrl, pgCode, pgStoreError, withTx, type PgTarget } from './connection.ts';
 import { applyPgMigrations } from './migrations.ts';
 import { PgListener } from './listener.ts';
-import { GroupCommitter, type Outcome } from '../sqlite/group-commit.ts';
+import { GroupCommitter, type Outcome } from '../group-commit.ts';
 import * as q from './queue.ts';
 import * as mbx from './mailbox.ts';
 import { normalizeFlags } from '../mailbox-input.ts';

@@ -66,7 +66,7 @@ import { domainOf, parseAddress, requireAddress, requireAliasSource, requireDoma
 import { isConstraintError, toStoreError } from '../errors.ts';
 import { FileBlobs, fsyncDir } from '../blobs/file-blobs.ts';
 import { applyMigrations } from './migrations.ts';
-import { GroupCommitter, type Outcome } from './group-commit.ts';
+import { GroupCommitter, type Outcome } from '../group-commit.ts';
 import type { WriteJob } from './write-batch.ts';
 import * as queue from './queue.ts';
 import { openConnection } from './connection.ts';

@@ -13,7 +13,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { StoreError, type DeliveredCopy } from '../store.ts';
 import type { NormalOutbound } from '../queue-input.ts';
 import { toStoreError } from '../errors.ts';
-import type { Outcome } from './group-commit.ts';
+import type { Outcome } from '../group-commit.ts';
 import type { Statements } from './statements.ts';
 import { withTransaction } from './tx.ts';
 import { enqueue, runQueueJob, type QueueJob } from './queue.ts';

@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
 import { StoreError } from '../store.ts';
 import { toStoreError } from '../errors.ts';
-import type { Outcome } from './group-commit.ts';
+import type { Outcome } from '../group-commit.ts';
 import { prepareSavepoints, runWriteBatch, type WriteJob } from './write-batch.ts';
 import { prepareStatements } from './statements.ts';
 import type { FromWorker, ToWorker, WorkerInit, WireError } from './commit-worker.ts';

@@ -2,13 +2,14 @@
 // suites live, a fake resolver that serves a fixed table of TXT records (and
 // NXDOMAIN for anything else, as ../shared/conformance/README.md asks), the
 // Stalwart "DNS lines, blank line, message" format, and LF → CRLF.
+import { conformanceDir } from './location.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DnsLookup } from '../../src/policy/sender-auth.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const conformanceDir = resolve(repoRoot, '../shared/conformance');
+export { conformanceDir };
 export const has = (rel: string): boolean => existsSync(resolve(conformanceDir, rel));
 export const at = (rel: string): string => resolve(conformanceDir, rel);
 

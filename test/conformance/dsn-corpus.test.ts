@@ -5,6 +5,7 @@
 // RFC now and then; those parts are counted as invalid, not failures. The test
 // fails on a parser exception, or when a DSN built by our own buildDsn does not
 // validate strictly.
+import { conformanceDir } from './location.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ import {
 import type { DsnProblem } from '../../src/message/dsn-parse.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const conformance = resolve(repoRoot, '../shared/conformance');
+const conformance = conformanceDir;
 const dirs = ['smtp/dsn-corpus', 'smtp/dsn-misc'].map((d) => join(conformance, d));
 const present = dirs.every((d) => existsSync(d));
 

@@ -12,6 +12,7 @@
 // a floor. IMAPTEST_ONLY=name,name runs just those scripts; IMAPTEST_VERBOSE=1
 // prints every exchange; IMAPTEST_ASSUME=CAP,CAP runs scripts needing those too;
 // IMAPTEST_DIR=path runs the scripts of another folder (e.g. tests/broken).
+import { conformanceDir } from './location.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { hashCredentials } from '../../src/auth/credentials.ts';
 import { FULL, Matcher, argsToString, parseArgs, parseMbox, parseScript, type Arg, type MboxMessage, type Script, type ScriptCommand } from './imaptest-script.ts';
 
-const DIR = process.env.IMAPTEST_DIR ?? new URL('../../../shared/conformance/imap/imaptest/tests/', import.meta.url).pathname;
+const DIR = process.env.IMAPTEST_DIR ?? conformanceDir + '/imap/imaptest/tests/';
 /** Scripts that must keep passing: raise it as the server improves. */
 const FLOOR = Number(process.env.IMAPTEST_FLOOR ?? 40);
 const REPLY_TIMEOUT_MS = 5000;
@@ -385,7 +386,7 @@ describe('imaptest conformance', () => {
         .filter((n) => !n.startsWith('.') && !n.endsWith('.mbox') && statSync(join(DIR, n)).isFile())
         .filter((n) => !only || only.has(n))
         .sort();
-      const defaultPath = existsSync(join(DIR, 'default.mbox')) ? join(DIR, 'default.mbox') : new URL('../../../shared/conformance/imap/imaptest/tests/default.mbox', import.meta.url).pathname;
+      const defaultPath = existsSync(join(DIR, 'default.mbox')) ? join(DIR, 'default.mbox') : conformanceDir + '/imap/imaptest/tests/default.mbox';
       const defaultMbox = existsSync(defaultPath) ? parseMbox(readFileSync(defaultPath, 'latin1')) : [];
       const results: Array<{ name: string } & Outcome> = [];
       let n = 0;

@@ -40,6 +40,7 @@
 //   - Content-Type without a subtype: mail-parser keeps it; for BODYSTRUCTURE
 //     we fall back to text/plain (RFC 2045 §5.2). The vectors compare the raw
 //     parse (parseParamValue), which keeps it.
+import { conformanceDir } from './location.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -64,7 +65,7 @@ import { serializeBodyStructure } from '../../src/imap/protocol/body-structure.t
 import { parseSection, fetchSection, fetchBinary, binarySize } from '../../src/imap/protocol/section.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const base = resolve(repoRoot, '../shared/conformance/mime/stalwart');
+const base = resolve(conformanceDir, 'mime/stalwart');
 const present = existsSync(base);
 const skip = !present && `no ${base} (shared conformance data absent)`;
 
@@ -481,7 +482,7 @@ function fetchItems(items: string, msg: Buffer): [string, IVal][] | string {
 const norm = (k: string) => k.toLowerCase().replace(/\s+/g, ' ').replace(/\.peek/, '');
 
 const IMAPTEST_FETCH = ['fetch-envelope', 'fetch-bodystructure', 'fetch-body', 'fetch-body-mime', 'fetch-body-message-rfc822', 'fetch-body-message-rfc822-mime', 'fetch-body-message-rfc822-x2', 'fetch-binary-mime', 'fetch-binary-mime-base64', 'fetch-binary-mime-qp'];
-const imaptestDir = resolve(repoRoot, '../shared/conformance/imap/imaptest/tests');
+const imaptestDir = resolve(conformanceDir, 'imap/imaptest/tests');
 
 test('imaptest FETCH scripts against envelope.ts, body-structure.ts, section.ts', { skip: !existsSync(imaptestDir) && `no ${imaptestDir}` }, () => {
   let pass = 0;

@@ -7,6 +7,7 @@
 // followed. Run twice: in strict mode (RFC 7208 exactly, what the suite
 // checks) and in the default lenient mode the server runs by default, where
 // mailauth knowingly differs on a few syntax corner cases (listed below).
+import { conformanceDir } from './location.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { SenderAuth, type DnsLookup } from '../../src/policy/sender-auth.ts';
 import { reverseName } from '../../src/dns/resolver.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const file = resolve(repoRoot, '../shared/conformance/spf/rfc7208-tests.yml');
+const file = resolve(conformanceDir, 'spf/rfc7208-tests.yml');
 const present = existsSync(file);
 
 type Zone = Record<string, YamlValue[]>;
@@ -179,7 +180,7 @@ function stalwartResolver(txt: Map<string, string[]>, a: Map<string, string[]>, 
 }
 
 function stalwartCases(): StalwartCase[] {
-  const dir = resolve(repoRoot, '../shared/conformance/spf/stalwart');
+  const dir = resolve(conformanceDir, 'spf/stalwart');
   const out: StalwartCase[] = [];
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.yml')).sort()) {
     for (const doc of readFileSync(resolve(dir, f), 'utf8').split(/^---\s*$/m)) {
@@ -258,7 +259,7 @@ function stalwartCases(): StalwartCase[] {
   return out;
 }
 
-test('SPF conformance (Stalwart section-by-section vectors)', { skip: !existsSync(resolve(repoRoot, '../shared/conformance/spf/stalwart')) && 'conformance data not present' }, async () => {
+test('SPF conformance (Stalwart section-by-section vectors)', { skip: !existsSync(resolve(conformanceDir, 'spf/stalwart')) && 'conformance data not present' }, async () => {
   const all = stalwartCases();
   const failed: string[] = [];
   for (const c of all) {

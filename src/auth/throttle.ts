@@ -13,10 +13,11 @@
 // limits by the number of nodes. Counting may then be asynchronous; the
 // lock-out check stays synchronous (a shared state keeps lock-outs mirrored).
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
+import { normalizeIp } from '../net/networks.ts';
 
 /** Where failure times and lockouts are kept. Times are ms since the epoch.
  * Writes and counts may be asynchronous (a shared database); blockedUntil
@@ -124,9 +125,7 @@ export function throttleOptions(auth: Config['auth']): ThrottleOptions {
 
 /** The key an IP is counted under: IPv4 (also v4-mapped IPv6) as is, IPv6 by its /64. */
 export function ipKey(ip: string): string {
-  const bare = ip.replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  if (mapped && isIPv4(mapped[1]!)) return `ip:${mapped[1]}`;
+  const bare = normalizeIp(ip.replace(/%.*$/, ''));
   if (!isIPv6(bare)) return `ip:${bare}`;
   const groups = expandIPv6(bare);
   return `ip:${groups.slice(0, 4).join(':')}::/64`;

@@ -3,6 +3,13 @@
 // (::ffff:1.2.3.4) match IPv4 entries.
 import net from 'node:net';
 
+/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket, RFC 4291 §2.5.5.2)
+ * is 1.2.3.4: logged, limited, greylisted and looked up as IPv4. Any other
+ * string is returned as it is. */
+export function normalizeIp(ip: string): string {
+  return ip.length > 7 && ip.slice(0, 7).toLowerCase() === '::ffff:' && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}
+
 export class NetworkSet {
   readonly #list = new net.BlockList();
   readonly size: number;
@@ -24,7 +31,7 @@ export class NetworkSet {
 
   has(ip: string): boolean {
     if (this.size === 0) return false;
-    const v4 = ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+    const v4 = normalizeIp(ip);
     if (net.isIPv4(v4)) return this.#list.check(v4, 'ipv4');
     if (net.isIPv6(v4)) return this.#list.check(v4, 'ipv6');
     return false;

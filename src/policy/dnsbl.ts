@@ -14,6 +14,7 @@
 import type { DnsResolver } from '../dns/resolver.ts';
 import { DnsError, reverseName } from '../dns/resolver.ts';
 import type { Logger } from '../log/logger.ts';
+import { normalizeIp } from '../net/networks.ts';
 import { R } from '../smtp/protocol/reply.ts';
 import { verdict } from './pipeline.ts';
 import type { ConnectContext, DataContext, HookAnswer, PolicyHook, ScoreRule } from './types.ts';
@@ -29,8 +30,7 @@ export function formatZoneSpec(z: ZoneSpec): string {
 
 /** The look-up name for an IP in a zone: 192.0.2.1 → 1.2.0.192.zone. Null for a non-IP. */
 export function dnsblQueryName(ip: string, zone: string): string | null {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  const r = reverseName(mapped ? mapped[1] : ip);
+  const r = reverseName(normalizeIp(ip));
   if (!r) return null;
   return r.replace(/\.(in-addr|ip6)\.arpa$/, '') + '.' + zone;
 }

@@ -17,6 +17,7 @@ import { verdict } from './pipeline.ts';
 import { R } from '../smtp/protocol/reply.ts';
 import { canonicalAddress } from '../smtp/protocol/address.ts';
 import type { Logger } from '../log/logger.ts';
+import { normalizeIp } from '../net/networks.ts';
 
 export interface GreylistConfig {
   enabled: boolean;
@@ -34,9 +35,7 @@ export interface GreylistConfig {
 
 /** The client's network as the greylist key: "a.b.c.0/24" or "x:x:x:x::/64". */
 export function clientNetwork(ip: string): string {
-  let a = ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (mapped) a = mapped[1];
+  const a = normalizeIp(ip);
   if (isIPv4(a)) return a.split('.').slice(0, 3).join('.') + '.0/24';
   if (isIPv6(a)) {
     const [head, tail] = a.toLowerCase().split('::') as [string, string | undefined];

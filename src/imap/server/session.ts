@@ -7,6 +7,7 @@
 // injection protection, change notifications from the store (store.watch)
 // pushed during IDLE (RFC 2177) and otherwise at the next allowed moment, and
 // the per-connection catch: no exception crosses a connection (DESIGN 8).
+import { normalizeIp } from '../../net/networks.ts';
 import type { Socket } from 'node:net';
 import type { AuthUser, SaslExchange } from '../../auth/types.ts';
 import type { Config } from '../../config/types.ts';
@@ -403,10 +404,7 @@ function capitalize(s: string): string {
   return s.length > 0 ? s[0]!.toUpperCase() + s.slice(1) : s;
 }
 
-/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) is 1.2.3.4. */
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}
+export { normalizeIp } from '../../net/networks.ts';
 
 export function isLoopback(ip: string): boolean {
   return ip === '::1' || ip.startsWith('127.');

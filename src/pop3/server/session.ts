@@ -9,6 +9,7 @@
 // crosses the connection (DESIGN convention 8): a failure answers
 // "-ERR [SYS/TEMP]" and closes. The maildrop lock is released when the session
 // ends, after the UPDATE state's expunge if there is one.
+import { normalizeIp } from '../../net/networks.ts';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { SaslExchange, AuthUser } from '../../auth/types.ts';
@@ -317,10 +318,7 @@ export class Pop3Session {
   }
 }
 
-/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) is logged and limited as 1.2.3.4. */
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}
+export { normalizeIp } from '../../net/networks.ts';
 
 export function isLoopback(ip: string): boolean {
   return ip === '::1' || ip.startsWith('127.');

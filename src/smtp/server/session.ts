@@ -6,6 +6,7 @@
 // DATA rate and a whole-session bound, so a trickling client is cut off.
 // No exception crosses the connection (DESIGN convention 8). STARTTLS swaps
 // the socket for its TLS wrapper mid-session (RFC 3207).
+import { normalizeIp } from '../../net/networks.ts';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AuthUser, SaslExchange } from '../../auth/types.ts';
@@ -440,7 +441,4 @@ export class SmtpSession {
   }
 }
 
-/** `::ffff:1.2.3.4` (an IPv4 client on a dual-stack socket) is logged and limited as 1.2.3.4. */
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
-}
+export { normalizeIp } from '../../net/networks.ts';
